@@ -1,0 +1,203 @@
+/**
+ * Every error replog raises on purpose is one of these classes. They carry data (not only a
+ * message) so callers can act on them, and `src/server/status.ts` maps them to gRPC status codes
+ * in one place. Broken invariants are not errors: they go through `assert`, which stops the process.
+ */
+
+/** Base class: `code` is a stable, machine-readable name. */
+export abstract class ReplogError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Where an out-of-range offset lies relative to the log. */
+export type OutOfRangeReason = 'not-yet' | 'gone';
+
+/** An offset outside [lowest, highest]: "not-yet" above the end, "gone" below the start. */
+export class OffsetOutOfRangeError extends ReplogError {
+  readonly code = 'OFFSET_OUT_OF_RANGE';
+  readonly reason: OutOfRangeReason;
+  constructor(
+    readonly offset: bigint,
+    readonly lowest: bigint,
+    /** Highest readable offset, or lowest - 1 when the log is empty. */
+    readonly highest: bigint,
+  ) {
+    const reason: OutOfRangeReason = offset < lowest ? 'gone' : 'not-yet';
+    super(
+      reason === 'gone'
+        ? `offset ${offset} is gone: the lowest available offset is ${lowest}`
+        : `offset ${offset} is not yet in the log: the log holds [${lowest}, ${highest}]`,
+    );
+    this.reason = reason;
+  }
+}
+
+/** A record (or batch) larger than the configured limit. */
+export class RecordTooLargeError extends ReplogError {
+  readonly code = 'RECORD_TOO_LARGE';
+  constructor(
+    readonly sizeBytes: number,
+    readonly maxBytes: number,
+    what = 'record',
+  ) {
+    super(`${what} of ${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes`);
+  }
+}
+
+/** Bad input from a caller: a malformed request, an impossible argument. */
+export class InvalidArgumentError extends ReplogError {
+  readonly code = 'INVALID_ARGUMENT';
+}
+
+/** Data on disk that fails its checksum or framing somewhere other than a torn tail. */
+export class CorruptionError extends ReplogError {
+  readonly code = 'CORRUPTION';
+  constructor(
+    readonly file: string,
+    readonly position: number,
+    readonly detail: string,
+  ) {
+    super(`corrupt data in ${file} at byte ${position}: ${detail}`);
+  }
+}
+
+/** An operation on a log (or other component) after `close()`. */
+export class ClosedError extends ReplogError {
+  readonly code = 'CLOSED';
+  constructor(what = 'log') {
+    super(`${what} is closed`);
+  }
+}
+
+/** An I/O error from the file system, with the operation and path that failed. */
+export class StorageError extends ReplogError {
+  readonly code: string = 'STORAGE';
+  constructor(
+    readonly op: string,
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(`${op} ${path} failed: ${describeCause(cause)}`, { cause });
+  }
+}
+
+/** The file system is full (ENOSPC / EDQUOT). Nothing written before is damaged. */
+export class DiskFullError extends StorageError {
+  override readonly code = 'DISK_FULL';
+}
+
+/**
+ * A write or fsync failed in a way that leaves the durable state unknown (the fsyncgate lesson:
+ * a failed fsync may have dropped dirty pages). The log refuses every further write; the error is
+ * never retried and never acknowledged.
+ */
+export class LogFailedError extends ReplogError {
+  readonly code = 'LOG_FAILED';
+  constructor(cause: unknown) {
+    super(`log stopped after a failed write or sync; restart to recover: ${describeCause(cause)}`, {
+      cause,
+    });
+  }
+}
+
+/** Raft: the requested entries were removed by compaction; the follower needs a snapshot. */
+export class CompactedError extends ReplogError {
+  readonly code = 'COMPACTED';
+  constructor(
+    readonly index: bigint,
+    readonly firstIndex: bigint,
+  ) {
+    super(`index ${index} is compacted: the log starts at ${firstIndex}`);
+  }
+}
+
+/** This node is not the leader. `leaderId`/`leaderAddr` name the leader when one is known. */
+export class NotLeaderError extends ReplogError {
+  readonly code = 'NOT_LEADER';
+  constructor(
+    readonly leaderId?: string,
+    readonly leaderAddr?: string,
+  ) {
+    super(leaderId ? `not the leader; the leader is ${leaderId}${leaderAddr ? ` at ${leaderAddr}` : ''}` : 'no leader is known');
+  }
+}
+
+/** The cluster cannot answer now (no quorum, step-down, outcome unknown); the caller may retry. */
+export class UnavailableError extends ReplogError {
+  readonly code = 'UNAVAILABLE';
+  constructor(
+    message: string,
+    readonly leaderAddr?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A deadline passed before the operation completed. */
+export class TimeoutError extends ReplogError {
+  readonly code = 'TIMEOUT';
+}
+
+/** No valid client identity where one is required. */
+export class UnauthenticatedError extends ReplogError {
+  readonly code = 'UNAUTHENTICATED';
+}
+
+/** The ACL denies `subject` the `action`. */
+export class PermissionDeniedError extends ReplogError {
+  readonly code = 'PERMISSION_DENIED';
+  constructor(
+    readonly subject: string,
+    readonly action: string,
+  ) {
+    super(`${subject} is not permitted to ${action}`);
+  }
+}
+
+/** A configuration value is invalid; `option` names it the way the user wrote it. */
+export class ConfigError extends ReplogError {
+  readonly code = 'CONFIG';
+  constructor(
+    readonly option: string,
+    detail: string,
+  ) {
+    super(`${option}: ${detail}`);
+  }
+}
+
+/** A broken invariant: a bug, never an operating condition. Thrown by `assert`. */
+export class AssertionFailure extends Error {
+  constructor(message: string) {
+    super(`invariant violated: ${message}`);
+    this.name = 'AssertionFailure';
+  }
+}
+
+/** Stops the current operation when an invariant does not hold. */
+export function assert(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) throw new AssertionFailure(typeof message === 'function' ? message() : message);
+}
+
+/** Turns a Node.js system error into the right storage error class. */
+export function storageError(op: string, path: string, cause: unknown): StorageError {
+  const code = errnoCode(cause);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new DiskFullError(op, path, cause);
+  return new StorageError(op, path, cause);
+}
+
+/** The `code` of a Node.js system error (`ENOENT`, ...), if any. */
+export function errnoCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const { code } = err;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+function describeCause(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
