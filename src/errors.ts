@@ -20,21 +20,30 @@ export type OutOfRangeReason = 'not-yet' | 'gone';
 export class OffsetOutOfRangeError extends ReplogError {
   readonly code = 'OFFSET_OUT_OF_RANGE';
   readonly reason: OutOfRangeReason;
+  readonly offset: bigint;
   constructor(
-    readonly offset: bigint,
-    readonly lowest: bigint,
+    offset: number | bigint,
+    readonly lowest: number,
     /** Highest readable offset, or lowest - 1 when the log is empty. */
-    readonly highest: bigint,
+    readonly highest: number,
   ) {
-    const reason: OutOfRangeReason = offset < lowest ? 'gone' : 'not-yet';
+    const reason: OutOfRangeReason = BigInt(offset) < BigInt(lowest) ? 'gone' : 'not-yet';
     super(
       reason === 'gone'
         ? `offset ${offset} is gone: the lowest available offset is ${lowest}`
         : `offset ${offset} is not yet in the log: the log holds [${lowest}, ${highest}]`,
     );
     this.reason = reason;
+    this.offset = BigInt(offset);
   }
 }
+
+/**
+ * Offsets and Raft indexes are JavaScript numbers inside replog (exact up to 2^53 - 1, about
+ * 9 * 10^15: 285 years at a million records a second); the wire carries uint64, and the API
+ * boundary turns anything above this into an out-of-range error.
+ */
+export const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 
 /** A record (or batch) larger than the configured limit. */
 export class RecordTooLargeError extends ReplogError {
@@ -108,8 +117,8 @@ export class LogFailedError extends ReplogError {
 export class CompactedError extends ReplogError {
   readonly code = 'COMPACTED';
   constructor(
-    readonly index: bigint,
-    readonly firstIndex: bigint,
+    readonly index: number,
+    readonly firstIndex: number,
   ) {
     super(`index ${index} is compacted: the log starts at ${firstIndex}`);
   }

@@ -3,12 +3,13 @@ import { assert, AssertionFailure, DiskFullError, OffsetOutOfRangeError, storage
 
 describe('errors', () => {
   it('out-of-range errors say whether the offset is gone or not yet written', () => {
-    const gone = new OffsetOutOfRangeError(3n, 10n, 20n);
+    const gone = new OffsetOutOfRangeError(3, 10, 20);
     expect(gone.reason).toBe('gone');
     expect(gone.message).toContain('lowest available offset is 10');
-    const notYet = new OffsetOutOfRangeError(21n, 10n, 20n);
+    const notYet = new OffsetOutOfRangeError(2n ** 64n - 1n, 10, 20);
     expect(notYet.reason).toBe('not-yet');
     expect(notYet.message).toContain('[10, 20]');
+    expect(notYet.offset).toBe(2n ** 64n - 1n);
     expect(notYet.name).toBe('OffsetOutOfRangeError');
   });
 
