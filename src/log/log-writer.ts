@@ -1,0 +1,301 @@
+import { ClosedError, LogFailedError, OffsetOutOfRangeError, UnavailableError } from '../errors.js';
+import { EntryType } from '../raft/core/types.js';
+import type { LogState } from './log-state.js';
+import { encodeIndexEntry, INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
+import { encodeRecord, RECORD_HEADER_BYTES, type NewRecord } from './record.js';
+import { Segment } from './segment.js';
+import { unlinkSegments } from './segment-files.js';
+
+interface AppendOp {
+  kind: 'append';
+  records: readonly NewRecord[];
+  frameBytes: number;
+  first: number;
+  resolve: (first: number) => void;
+  reject: (err: unknown) => void;
+}
+
+interface TaskOp {
+  kind: 'task';
+  run: () => Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+type Op = AppendOp | TaskOp;
+
+/** Where the log ended before a group: what undoing the group returns to. */
+interface Mark {
+  segments: number;
+  count: number;
+  storeBytes: number;
+}
+
+/**
+ * The log's single writer. Every mutation goes through one FIFO queue. Consecutive appends are
+ * committed as a group: framed into one buffer per segment, one store write (+ index entries),
+ * then (sync `always`) one fdatasync, then published and resolved together. While a group is
+ * being written and synced, new appends wait in the queue for the next group.
+ */
+export class LogWriter {
+  private queue: Op[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private running = false;
+  private closing = false;
+  /** Bytes written since the last fsync (interval / never). */
+  dirty = false;
+
+  constructor(private readonly state: LogState) {}
+
+  append(records: readonly NewRecord[], frameBytes: number): Promise<number> {
+    if (this.closing) return Promise.reject(new ClosedError());
+    if (this.state.failed) return Promise.reject(this.state.failed);
+    const { maxQueuedBytes } = this.state.config;
+    if (this.queuedBytes > 0 && this.queuedBytes + frameBytes > maxQueuedBytes) {
+      return Promise.reject(new UnavailableError(`the log's write queue is full (${maxQueuedBytes} bytes)`));
+    }
+    return new Promise<number>((resolve, reject) => {
+      this.queuedBytes += frameBytes;
+      this.push({ kind: 'append', records, frameBytes, first: -1, resolve, reject });
+    });
+  }
+
+  /** Runs `run` alone, in queue order. `closeAfter` refuses everything queued later. */
+  task(run: () => Promise<void>, closeAfter = false): Promise<void> {
+    if (this.closing) return Promise.reject(new ClosedError());
+    if (closeAfter) this.closing = true;
+    return new Promise<void>((resolve, reject) => this.push({ kind: 'task', run, resolve, reject }));
+  }
+
+  /** A mutation that leaves the durable state unknown if it fails: fail the log, then rethrow. */
+  async fatal<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (err) {
+      throw this.fail(err);
+    }
+  }
+
+  /** Enters the failed state (once) and returns the error every write now gets. */
+  fail(cause: unknown): LogFailedError {
+    if (cause instanceof LogFailedError) return cause;
+    if (!this.state.failed) {
+      this.state.failed = new LogFailedError(cause);
+      this.state.logger.error({ err: cause }, 'the log stopped accepting writes after a failed write or sync');
+    }
+    return this.state.failed;
+  }
+
+  /** fsync of everything written (the active segment: rolled segments were synced on roll). */
+  async syncAll(): Promise<void> {
+    if (this.state.failed) throw this.state.failed;
+    const active = this.state.active;
+    await active.flushIndex();
+    const seconds = await this.fatal(active.syncStore());
+    this.state.config.onFsync?.(seconds);
+    await this.fatal(active.syncIndex());
+    this.dirty = false;
+  }
+
+  private async syncStore(): Promise<void> {
+    const seconds = await this.fatal(this.state.active.syncStore());
+    this.state.config.onFsync?.(seconds);
+  }
+
+  private push(op: Op): void {
+    this.queue.push(op);
+    if (!this.running) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.head < this.queue.length) {
+        const op = this.queue[this.head];
+        if (op?.kind === 'task') {
+          this.head++;
+          await op.run().then(op.resolve, op.reject);
+        } else {
+          await this.commit(this.takeGroup());
+        }
+        if (this.head > 1024) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Consecutive appends at the head of the queue, up to maxGroupBytes (at least one). */
+  private takeGroup(): AppendOp[] {
+    const group: AppendOp[] = [];
+    let bytes = 0;
+    for (let op = this.queue[this.head]; op?.kind === 'append'; op = this.queue[this.head]) {
+      if (group.length > 0 && bytes + op.frameBytes > this.state.config.maxGroupBytes) break;
+      group.push(op);
+      bytes += op.frameBytes;
+      this.head++;
+    }
+    this.queuedBytes -= bytes;
+    return group;
+  }
+
+  private async commit(group: AppendOp[]): Promise<void> {
+    const { state } = this;
+    if (state.failed) return rejectAll(group, state.failed);
+    const active = state.active;
+    const mark: Mark = { segments: state.segments.length, count: active.count, storeBytes: active.store.sizeBytes };
+    let next = active.nextOffset;
+    for (const op of group) {
+      op.first = next;
+      next += op.records.length;
+    }
+    try {
+      await this.write(group);
+      // Only the store needs syncing for durability: the index is rebuilt from it on open.
+      if (state.config.sync.mode === 'always') await this.syncStore();
+      else this.dirty = true;
+    } catch (err) {
+      return rejectAll(group, state.failed ? this.fail(err) : await this.undo(mark, err));
+    }
+    state.publish(next);
+    for (const op of group) op.resolve(op.first);
+  }
+
+  /** Frames the group segment by segment, rolling when the next record would not fit. */
+  private async write(group: AppendOp[]): Promise<void> {
+    let records: NewRecord[] = [];
+    let frameBytes = 0;
+    for (const op of group) {
+      for (const rec of op.records) {
+        const size = RECORD_HEADER_BYTES + rec.value.length;
+        if (!this.fits(records.length, frameBytes + size)) {
+          await this.writeChunk(records, frameBytes);
+          await this.roll();
+          records = [];
+          frameBytes = 0;
+        }
+        records.push(rec);
+        frameBytes += size;
+      }
+    }
+    if (records.length > 0) await this.writeChunk(records, frameBytes);
+  }
+
+  private fits(pending: number, pendingFrameBytes: number): boolean {
+    const seg = this.state.active;
+    const count = seg.count + pending;
+    if (count === 0) return true;
+    const { maxStoreBytes, maxIndexBytes } = this.state.config.segment;
+    return seg.store.sizeBytes + pendingFrameBytes <= maxStoreBytes && OffsetIndex.fileBytes(count + 1) <= maxIndexBytes;
+  }
+
+  private async writeChunk(records: NewRecord[], frameBytes: number): Promise<void> {
+    if (records.length === 0) return;
+    const seg = this.state.active;
+    const frame = Buffer.allocUnsafe(frameBytes);
+    const entries = Buffer.allocUnsafe(records.length * INDEX_ENTRY_BYTES);
+    let at = 0;
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i] as NewRecord;
+      const rel = seg.count + i;
+      const term = rec.term ?? 0;
+      const type = rec.type ?? EntryType.Data;
+      encodeIndexEntry(entries, i, rel, type, seg.store.sizeBytes + at, term);
+      at += encodeRecord(frame, at, seg.baseOffset + rel, term, type, rec.value);
+    }
+    await seg.write(frame, entries);
+  }
+
+  /** Syncs the full segment, then creates the next one and makes its directory entry durable. */
+  private async roll(): Promise<void> {
+    const { state } = this;
+    const old = state.active;
+    await old.flushIndex(); // a write: if it fails (ENOSPC) the group is undone, the log lives on
+    const seconds = await this.fatal(old.syncStore());
+    state.config.onFsync?.(seconds);
+    await this.fatal(old.syncIndex());
+    state.segments.push(await Segment.create(state.config.fs, state.dir, old.nextOffset, state.logger));
+    await this.fatal(state.config.fs.fsyncDir(state.dir));
+  }
+
+  /**
+   * Returns the files to `mark` after a failed (non-sync) write and gives the error the group's
+   * appends get. If that fails too, the log fails.
+   */
+  private async undo(mark: Mark, err: unknown): Promise<unknown> {
+    const { state } = this;
+    try {
+      const created = state.segments.splice(mark.segments);
+      const base = state.active;
+      await base.undo(mark.count, mark.storeBytes);
+      if (created.length > 0) {
+        await unlinkSegments(state.config.fs, created);
+        await Promise.all(created.map((s) => s.retire()));
+        await state.config.fs.fsyncDir(state.dir);
+        await base.syncStore();
+        await base.syncIndex();
+      }
+      state.logger.warn({ err }, 'a write failed; the log was returned to its previous end');
+      return err;
+    } catch (undoErr) {
+      state.logger.error({ err: undoErr }, 'undoing a failed write failed');
+      return this.fail(err);
+    }
+  }
+
+  /** Drops every record >= from, durably. */
+  async truncateSuffix(from: number): Promise<void> {
+    const { state } = this;
+    if (state.failed) throw state.failed;
+    if (from >= state.active.nextOffset) return;
+    const lowest = state.lowestOffset();
+    if (from < lowest) throw new OffsetOutOfRangeError(from, lowest, state.published - 1);
+    state.unpublish(from);
+    const keep = state.segments.findIndex((s) => s.baseOffset <= from && from < s.nextOffset);
+    const doomed = state.segments.splice(keep + 1).reverse();
+    if (doomed.length > 0) {
+      await this.fatal(unlinkSegments(state.config.fs, doomed));
+      await this.fatal(state.config.fs.fsyncDir(state.dir));
+      await Promise.all(doomed.map((s) => s.retire()));
+    }
+    await this.fatal(state.active.truncateTo(from - state.active.baseOffset));
+  }
+
+  /** Deletes every segment but the active one whose records are all below `lowest`. */
+  async truncatePrefix(lowest: number): Promise<void> {
+    const { state } = this;
+    if (state.failed) throw state.failed;
+    let n = 0;
+    while (n < state.segments.length - 1 && (state.segments[n]?.nextOffset ?? 0) - 1 < lowest) n++;
+    if (n === 0) return;
+    const doomed = state.segments.splice(0, n);
+    state.epoch++;
+    await this.fatal(unlinkSegments(state.config.fs, doomed));
+    await this.fatal(state.config.fs.fsyncDir(state.dir));
+    await Promise.all(doomed.map((s) => s.retire()));
+  }
+
+  /** Deletes every segment and starts again, empty, at `initialOffset`. */
+  async reset(initialOffset: number): Promise<void> {
+    const { state } = this;
+    if (state.failed) throw state.failed;
+    state.unpublish(state.lowestOffset());
+    const doomed = [...state.segments].reverse();
+    await this.fatal(unlinkSegments(state.config.fs, doomed));
+    await this.fatal(state.config.fs.fsyncDir(state.dir));
+    const fresh = await this.fatal(Segment.create(state.config.fs, state.dir, initialOffset, state.logger));
+    state.segments = [fresh];
+    await Promise.all(doomed.map((s) => s.retire()));
+    await this.fatal(state.config.fs.fsyncDir(state.dir));
+    state.publish(initialOffset);
+  }
+
+}
+
+function rejectAll(group: AppendOp[], err: unknown): void {
+  for (const op of group) op.reject(err);
+}

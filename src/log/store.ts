@@ -1,0 +1,81 @@
+import { storageError } from '../errors.js';
+import { readFully, readFullySync, type FileHandle } from './fs.js';
+
+/**
+ * A segment's store file: a header, then framed records back to back. `sizeBytes` is the end of
+ * what has been written; only the writer changes it. Every I/O error leaves as a typed
+ * StorageError naming the operation and the file.
+ */
+export class Store {
+  constructor(
+    readonly file: FileHandle,
+    public sizeBytes: number,
+  ) {}
+
+  get path(): string {
+    return this.file.path;
+  }
+
+  /**
+   * Writes `data` at the end, without moving `sizeBytes`: the segment moves it together with its
+   * index (readers derive the last record's length from it). On failure the caller truncates.
+   */
+  async writeAtEnd(data: Buffer): Promise<void> {
+    try {
+      await this.file.write(data, 0, data.length, this.sizeBytes);
+    } catch (err) {
+      throw storageError('write', this.path, err);
+    }
+  }
+
+  /** Reads `length` bytes at `position`; fewer only when the file is shorter. */
+  async read(position: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    let n: number;
+    try {
+      n = await readFully(this.file, buf, 0, length, position);
+    } catch (err) {
+      throw storageError('read', this.path, err);
+    }
+    return n === length ? buf : buf.subarray(0, n);
+  }
+
+  readSync(position: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length);
+    let n: number;
+    try {
+      n = readFullySync(this.file, buf, 0, length, position);
+    } catch (err) {
+      throw storageError('read', this.path, err);
+    }
+    return n === length ? buf : buf.subarray(0, n);
+  }
+
+  async truncate(sizeBytes: number): Promise<void> {
+    try {
+      await this.file.truncate(sizeBytes);
+    } catch (err) {
+      throw storageError('ftruncate', this.path, err);
+    }
+    this.sizeBytes = sizeBytes;
+  }
+
+  /** fdatasync; returns its duration in seconds. */
+  async sync(): Promise<number> {
+    const started = process.hrtime.bigint();
+    try {
+      await this.file.datasync();
+    } catch (err) {
+      throw storageError('fdatasync', this.path, err);
+    }
+    return Number(process.hrtime.bigint() - started) / 1e9;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.file.close();
+    } catch (err) {
+      throw storageError('close', this.path, err);
+    }
+  }
+}
