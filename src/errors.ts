@@ -146,6 +146,31 @@ export class UnavailableError extends ReplogError {
   }
 }
 
+/** Why the Raft core refused a request (it is retryable, hence an UnavailableError). */
+export type RaftRefusalReason =
+  /** The leader's noop of its current term is not committed yet (rule 4). */
+  | 'noop-uncommitted'
+  /** A configuration entry is appended but not committed (rules 4 and 11). */
+  | 'config-pending'
+  /** A leadership transfer is in progress: proposals wait (rule 11). */
+  | 'transfer-in-progress'
+  /** The transfer target is further behind than transferLagEntriesMax, or needs a snapshot. */
+  | 'target-lagging'
+  /** The last voter cannot be removed. */
+  | 'last-voter'
+  /** Too many ReadIndex requests are waiting for the noop to commit. */
+  | 'reads-queue-full';
+
+/** A refusal of the Raft core; `reason` is machine-readable. Maps to UNAVAILABLE (retryable). */
+export class RaftRefusedError extends UnavailableError {
+  constructor(
+    readonly reason: RaftRefusalReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A deadline passed before the operation completed. */
 export class TimeoutError extends ReplogError {
   readonly code = 'TIMEOUT';

@@ -222,4 +222,11 @@ export interface RaftOptions {
   maxMsgBytes: number;
   /** A learner is promoted only when it is within this many entries of the leader (used by the driver's policy). */
   promoteLagEntriesMax?: number;
+  /**
+   * A leadership transfer is refused when the target's match index is more than this many
+   * entries behind the leader's last index, or when it needs a snapshot (default 1000).
+   */
+  transferLagEntriesMax?: number;
+  /** Bound on ReadIndex requests waiting on the leader (default 4096). */
+  maxPendingReads?: number;
 }
