@@ -1,0 +1,297 @@
+/**
+ * The binary codec of frames between peers: Raft messages and forwarded produces
+ * (docs/format.md, "Raft peer frames").
+ *
+ * A frame is `u32 length` (of what follows) + `u8 version` + `u8 kind` + the message's fields.
+ * Integers are big-endian; indexes and terms are u64 written as two u32 halves (they are < 2^53);
+ * strings are `u16 length` + UTF-8; byte strings are `u32 length` + bytes. Entry data decoded from
+ * a frame is a view into the frame (no copy).
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { decodeConfig, encodeConfig } from './core/config.js';
+import type { Entry, EntryType, SnapshotMeta } from './core/types.js';
+import type { ForwardErrorKind, PeerFrame } from './peer-frames.js';
+
+export const CODEC_VERSION = 1;
+/** Size of the length prefix. */
+export const FRAME_HEADER_BYTES = 4;
+
+const KINDS = [
+  'AppendEntries',
+  'AppendEntriesResponse',
+  'RequestVote',
+  'RequestVoteResponse',
+  'Heartbeat',
+  'HeartbeatResponse',
+  'InstallSnapshot',
+  'TimeoutNow',
+  'ForwardRequest',
+  'ForwardResponse',
+] as const satisfies readonly PeerFrame['type'][];
+
+const KIND_CODE = new Map<PeerFrame['type'], number>(KINDS.map((k, i) => [k, i + 1]));
+const FORWARD_ERROR_KINDS: readonly ForwardErrorKind[] = ['unavailable', 'invalid-argument', 'too-large', 'disk-full', 'internal'];
+const TWO_32 = 4294967296;
+const ENTRY_FIXED_BYTES = 8 + 8 + 1 + 4;
+
+/** Growable big-endian writer. */
+class Writer {
+  buf: Buffer;
+  pos = 0;
+  constructor(initialBytes: number) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+  u16(v: number): void {
+    this.ensure(2);
+    this.pos = this.buf.writeUInt16BE(v, this.pos);
+  }
+  u32(v: number): void {
+    this.ensure(4);
+    this.pos = this.buf.writeUInt32BE(v, this.pos);
+  }
+  u64(v: number): void {
+    if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`cannot encode ${v} as u64`);
+    this.ensure(8);
+    this.pos = this.buf.writeUInt32BE(Math.floor(v / TWO_32), this.pos);
+    this.pos = this.buf.writeUInt32BE(v >>> 0, this.pos);
+  }
+  bool(v: boolean): void {
+    this.u8(v ? 1 : 0);
+  }
+  str(v: string): void {
+    const len = Buffer.byteLength(v);
+    if (len > 0xffff) throw new InvalidArgumentError('string too long for the Raft codec');
+    this.ensure(2 + len);
+    this.pos = this.buf.writeUInt16BE(len, this.pos);
+    this.pos += this.buf.write(v, this.pos);
+  }
+  bytes(v: Uint8Array): void {
+    this.ensure(4 + v.length);
+    this.pos = this.buf.writeUInt32BE(v.length, this.pos);
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+  }
+}
+
+/** Bounds-checked big-endian reader; every overrun is an InvalidArgumentError. */
+class Reader {
+  pos = 0;
+  constructor(private readonly buf: Buffer) {}
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new InvalidArgumentError('truncated Raft frame');
+  }
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++] ?? 0;
+  }
+  u16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  u64(): number {
+    const hi = this.u32();
+    const lo = this.u32();
+    const v = hi * TWO_32 + lo;
+    if (!Number.isSafeInteger(v)) throw new InvalidArgumentError('u64 above 2^53 in Raft frame');
+    return v;
+  }
+  bool(): boolean {
+    const v = this.u8();
+    if (v > 1) throw new InvalidArgumentError('bad boolean in Raft frame');
+    return v === 1;
+  }
+  str(): string {
+    const len = this.u16();
+    this.need(len);
+    const v = this.buf.toString('utf8', this.pos, this.pos + len);
+    this.pos += len;
+    return v;
+  }
+  bytes(): Buffer {
+    const len = this.u32();
+    this.need(len);
+    const v = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return v;
+  }
+  done(): void {
+    if (this.pos !== this.buf.length) throw new InvalidArgumentError('trailing bytes in Raft frame');
+  }
+}
+
+/** Encodes one frame (length prefix included). */
+export function encodeMessage(msg: PeerFrame): Buffer {
+  const w = new Writer(64 + estimateEntryBytes(msg));
+  w.u32(0); // length, patched below
+  w.u8(CODEC_VERSION);
+  w.u8(KIND_CODE.get(msg.type) ?? 0);
+  w.str(msg.from);
+  w.str(msg.to);
+  w.u64(msg.term);
+  switch (msg.type) {
+    case 'AppendEntries':
+      w.u64(msg.prevIndex);
+      w.u64(msg.prevTerm);
+      w.u64(msg.commit);
+      w.u32(msg.entries.length);
+      for (const e of msg.entries) writeEntry(w, e);
+      break;
+    case 'AppendEntriesResponse':
+      w.bool(msg.success);
+      w.u64(msg.index);
+      w.u64(msg.conflictIndex);
+      w.u64(msg.conflictTerm);
+      break;
+    case 'RequestVote':
+      w.bool(msg.pre);
+      w.u64(msg.lastIndex);
+      w.u64(msg.lastTerm);
+      w.bool(msg.transfer);
+      break;
+    case 'RequestVoteResponse':
+      w.bool(msg.pre);
+      w.bool(msg.granted);
+      break;
+    case 'Heartbeat':
+      w.u64(msg.commit);
+      w.u64(msg.readContext);
+      break;
+    case 'HeartbeatResponse':
+      w.u64(msg.readContext);
+      break;
+    case 'InstallSnapshot':
+      writeSnapshot(w, msg.snapshot);
+      break;
+    case 'TimeoutNow':
+      break;
+    case 'ForwardRequest':
+      w.u64(msg.id);
+      w.u32(msg.values.length);
+      for (const v of msg.values) w.bytes(v);
+      break;
+    case 'ForwardResponse':
+      w.u64(msg.id);
+      w.bool(msg.ok);
+      w.u64(msg.firstOffset);
+      w.u8(FORWARD_ERROR_KINDS.indexOf(msg.errorKind));
+      w.str(msg.errorMessage.slice(0, 1000));
+      w.str(msg.leader);
+      break;
+  }
+  w.buf.writeUInt32BE(w.pos - FRAME_HEADER_BYTES, 0);
+  return w.buf.subarray(0, w.pos);
+}
+
+/** Decodes a frame body (without its length prefix). Throws InvalidArgumentError on any malformation. */
+export function decodeMessage(body: Buffer): PeerFrame {
+  const r = new Reader(body);
+  const version = r.u8();
+  if (version !== CODEC_VERSION) throw new InvalidArgumentError(`unknown Raft codec version ${version}`);
+  const kind = KINDS[r.u8() - 1];
+  if (kind === undefined) throw new InvalidArgumentError('unknown Raft message kind');
+  const from = r.str();
+  const to = r.str();
+  const term = r.u64();
+  const msg = decodeBody(kind, r, from, to, term);
+  r.done();
+  return msg;
+}
+
+function decodeBody(kind: PeerFrame['type'], r: Reader, from: string, to: string, term: number): PeerFrame {
+  switch (kind) {
+    case 'AppendEntries': {
+      const prevIndex = r.u64();
+      const prevTerm = r.u64();
+      const commit = r.u64();
+      const count = r.u32();
+      const entries: Entry[] = [];
+      for (let i = 0; i < count; i++) entries.push(readEntry(r));
+      return { type: kind, from, to, term, prevIndex, prevTerm, commit, entries };
+    }
+    case 'AppendEntriesResponse':
+      return { type: kind, from, to, term, success: r.bool(), index: r.u64(), conflictIndex: r.u64(), conflictTerm: r.u64() };
+    case 'RequestVote':
+      return { type: kind, from, to, term, pre: r.bool(), lastIndex: r.u64(), lastTerm: r.u64(), transfer: r.bool() };
+    case 'RequestVoteResponse':
+      return { type: kind, from, to, term, pre: r.bool(), granted: r.bool() };
+    case 'Heartbeat':
+      return { type: kind, from, to, term, commit: r.u64(), readContext: r.u64() };
+    case 'HeartbeatResponse':
+      return { type: kind, from, to, term, readContext: r.u64() };
+    case 'InstallSnapshot':
+      return { type: kind, from, to, term, snapshot: readSnapshot(r) };
+    case 'TimeoutNow':
+      return { type: kind, from, to, term };
+    case 'ForwardRequest': {
+      const id = r.u64();
+      const count = r.u32();
+      const values: Uint8Array[] = [];
+      for (let i = 0; i < count; i++) values.push(r.bytes());
+      return { type: kind, from, to, term, id, values };
+    }
+    case 'ForwardResponse': {
+      const id = r.u64();
+      const ok = r.bool();
+      const firstOffset = r.u64();
+      const errorKind = FORWARD_ERROR_KINDS[r.u8()];
+      if (errorKind === undefined) throw new InvalidArgumentError('unknown forward error kind');
+      return { type: kind, from, to, term, id, ok, firstOffset, errorKind, errorMessage: r.str(), leader: r.str() };
+    }
+  }
+}
+
+function writeEntry(w: Writer, e: Entry): void {
+  w.u64(e.index);
+  w.u64(e.term);
+  w.u8(e.type);
+  w.bytes(e.data);
+}
+
+function readEntry(r: Reader): Entry {
+  const index = r.u64();
+  const term = r.u64();
+  const type = r.u8();
+  if (type > 2) throw new InvalidArgumentError(`unknown entry type ${type}`);
+  return { index, term, type: type as EntryType, data: r.bytes() };
+}
+
+function writeSnapshot(w: Writer, s: SnapshotMeta): void {
+  w.u64(s.index);
+  w.u64(s.term);
+  w.u64(s.configIndex);
+  w.bytes(encodeConfig(s.config));
+  w.bytes(s.data);
+}
+
+function readSnapshot(r: Reader): SnapshotMeta {
+  const index = r.u64();
+  const term = r.u64();
+  const configIndex = r.u64();
+  const config = decodeConfig(r.bytes());
+  return { index, term, configIndex, config, data: r.bytes() };
+}
+
+function estimateEntryBytes(msg: PeerFrame): number {
+  let n = 0;
+  if (msg.type === 'AppendEntries') for (const e of msg.entries) n += ENTRY_FIXED_BYTES + e.data.length;
+  else if (msg.type === 'ForwardRequest') for (const v of msg.values) n += 4 + v.length;
+  return n;
+}

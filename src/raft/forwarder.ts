@@ -1,0 +1,122 @@
+/**
+ * Forwarding of produces from a follower to the leader over the peer connection (ARCHITECTURE 1
+ * and 6). The follower has already authorized its caller; the leader appends without forwarding
+ * again, and a follower never retries a forwarded produce by itself (rule 6): a lost answer is an
+ * "outcome unknown" UNAVAILABLE for the client to handle.
+ */
+import {
+  DiskFullError,
+  InvalidArgumentError,
+  NotLeaderError,
+  RecordTooLargeError,
+  ReplogError,
+  UnavailableError,
+} from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { NodeId } from './core/types.js';
+import type { ForwardErrorKind, ForwardRequest, ForwardResponse } from './peer-frames.js';
+import type { RaftTransport } from './transport.js';
+
+export interface ForwarderOptions {
+  localId: NodeId;
+  transport: RaftTransport;
+  /** Appends on this node as leader (never forwards again). */
+  appendLocal: (values: readonly Uint8Array[]) => Promise<number>;
+  logger: Logger;
+  timeoutMs?: number;
+  maxPending?: number;
+}
+
+interface Pending {
+  resolve: (offset: number) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class Forwarder {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(private readonly opts: ForwarderOptions) {
+    this.log = opts.logger.child({ component: 'forwarder' });
+  }
+
+  /** Sends values to `leader`; resolves with the first user offset the leader assigned. */
+  forward(leader: NodeId, values: readonly Uint8Array[], leaderAddr?: string): Promise<number> {
+    if (this.closed) return Promise.reject(new UnavailableError('the node is shutting down'));
+    if (this.pending.size >= (this.opts.maxPending ?? 10_000)) {
+      return Promise.reject(new UnavailableError('too many produces are being forwarded to the leader; retry', leaderAddr));
+    }
+    const id = this.nextId++;
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new UnavailableError('the leader did not answer a forwarded produce in time; its outcome is unknown', leaderAddr));
+      }, this.opts.timeoutMs ?? 10_000);
+      timer.unref();
+      this.pending.set(id, { resolve, reject, timer });
+      const req: ForwardRequest = { type: 'ForwardRequest', from: this.opts.localId, to: leader, term: 0, id, values: [...values] };
+      this.opts.transport.send(req);
+    });
+  }
+
+  /** A forwarded produce arrived: append it here as leader and answer. */
+  handleRequest(req: ForwardRequest): void {
+    const answer = (r: Omit<ForwardResponse, 'type' | 'from' | 'to' | 'term' | 'id'>): void =>
+      this.opts.transport.send({ type: 'ForwardResponse', from: this.opts.localId, to: req.from, term: 0, id: req.id, ...r });
+    this.opts.appendLocal(req.values).then(
+      (firstOffset) => answer({ ok: true, firstOffset, errorKind: 'internal', errorMessage: '', leader: '' }),
+      (err: unknown) => {
+        const { kind, message } = classify(err);
+        const leader = err instanceof NotLeaderError ? (err.leaderId ?? '') : '';
+        answer({ ok: false, firstOffset: 0, errorKind: kind, errorMessage: message, leader });
+      },
+    );
+  }
+
+  /** The leader answered a produce this node forwarded. */
+  handleResponse(res: ForwardResponse): void {
+    const p = this.pending.get(res.id);
+    if (!p) return; // timed out already, or a duplicate
+    this.pending.delete(res.id);
+    clearTimeout(p.timer);
+    if (res.ok) p.resolve(res.firstOffset);
+    else p.reject(toError(res));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new UnavailableError('the node is shutting down; the outcome of the forwarded produce is unknown'));
+    }
+    this.pending.clear();
+  }
+}
+
+function classify(err: unknown): { kind: ForwardErrorKind; message: string } {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof RecordTooLargeError) return { kind: 'too-large', message };
+  if (err instanceof InvalidArgumentError) return { kind: 'invalid-argument', message };
+  if (err instanceof DiskFullError) return { kind: 'disk-full', message };
+  if (err instanceof NotLeaderError || err instanceof UnavailableError) return { kind: 'unavailable', message };
+  if (err instanceof ReplogError) return { kind: 'unavailable', message };
+  return { kind: 'internal', message: 'internal error on the leader' };
+}
+
+function toError(res: ForwardResponse): Error {
+  const msg = `leader ${res.from}: ${res.errorMessage}`;
+  switch (res.errorKind) {
+    case 'too-large':
+    case 'invalid-argument':
+      return new InvalidArgumentError(msg);
+    case 'disk-full':
+      return new DiskFullError('forwarded produce', res.from, new Error(res.errorMessage));
+    case 'unavailable':
+      return new UnavailableError(msg);
+    case 'internal':
+      return new UnavailableError(msg);
+  }
+}

@@ -1,0 +1,353 @@
+/**
+ * The node driver: one event loop around the pure Raft core (ARCHITECTURE 3, STYLE 1).
+ *
+ * Inputs (peer messages, ticks, proposals) step the core synchronously; a single persistence loop
+ * drains Readys in the contract's order: send `messages` (the leader's AppendEntries leave while
+ * its own fsync runs), persist snapshot + entries + hard state, send `messagesAfterPersist`,
+ * publish the commit index, resolve proposals by (index, term), advance. While one Ready is being
+ * persisted, new proposals pile up in the core and go out as the next Ready: group commit end to
+ * end (one append + one fsync on the leader, one AppendEntries per follower, for many produces).
+ */
+import { ClosedError, LogFailedError, UnavailableError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { OffsetWaiters } from '../log/waiters.js';
+import { RaftCore, type RaftStatus } from './core/raft.js';
+import { EntryType, type ConfigChange, type HardState, type Message, type NodeId, type Proposal, type RaftOptions, type Random, type Ready, type SoftState } from './core/types.js';
+import type { LogStorage } from './log-storage.js';
+import type { RaftTransport } from './transport.js';
+
+export interface RaftNodeOptions {
+  raft: RaftOptions;
+  storage: LogStorage;
+  transport: RaftTransport;
+  random: Random;
+  logger: Logger;
+  /** Milliseconds per Raft tick. */
+  tickMs: number;
+  /** Most bytes of proposed, not yet committed data accepted before produces are refused. */
+  maxPendingBytes?: number;
+  /** How often a commit index that moved is written to the hard-state file (it is a lower bound). */
+  commitPersistIntervalMs?: number;
+  /** Called after every Ready with the role, leader and term (for metrics and the agent). */
+  onSoftState?: (soft: SoftState) => void;
+}
+
+interface PendingProposal {
+  /** Index of the first entry and the term it was proposed in (rule 6). */
+  index: number;
+  term: number;
+  count: number;
+  bytes: number;
+  resolve: (firstIndex: number) => void;
+  reject: (err: Error) => void;
+}
+
+interface QueuedProposal {
+  proposals: Proposal[];
+  bytes: number;
+  resolve: (firstIndex: number) => void;
+  reject: (err: Error) => void;
+}
+
+interface PendingRead {
+  resolve: (index: number) => void;
+  reject: (err: Error) => void;
+  index?: number;
+}
+
+export class RaftNode {
+  readonly core: RaftCore;
+  private readonly log: Logger;
+  private readonly storage: LogStorage;
+  private ticker: NodeJS.Timeout | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private running = false;
+  private scheduled = false;
+  private closed = false;
+  private failed: Error | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+  /** Entries up to here are durable and committed: readers may see them. */
+  private published: number;
+  private persistedHardState: HardState;
+  private soft: SoftState;
+  private queue: QueuedProposal[] = [];
+  private pending: PendingProposal[] = [];
+  private pendingBytes = 0;
+  private readonly maxPendingBytes: number;
+  private readonly commitWaiters = new OffsetWaiters(1_000_000);
+  private readonly reads = new Map<number, PendingRead>();
+  private nextReadContext = 1;
+  private readonly commitListeners: ((commit: number) => void)[] = [];
+
+  constructor(private readonly opts: RaftNodeOptions) {
+    this.log = opts.logger.child({ component: 'raft', node: opts.raft.id });
+    this.storage = opts.storage;
+    this.core = new RaftCore(opts.raft, opts.storage, opts.random);
+    this.persistedHardState = opts.storage.hardState();
+    this.published = this.persistedHardState.commit;
+    const st = this.core.status();
+    this.soft = { role: st.role, leader: st.leader, term: st.term };
+    this.maxPendingBytes = opts.maxPendingBytes ?? 64 * 1024 * 1024;
+  }
+
+  get id(): NodeId {
+    return this.opts.raft.id;
+  }
+
+  /** Starts ticking. The owner routes incoming Raft messages to step(). */
+  start(): void {
+    this.ticker = setInterval(() => {
+      if (this.closed) return;
+      this.core.tick();
+      this.schedule();
+    }, this.opts.tickMs);
+    this.ticker.unref();
+    const every = this.opts.commitPersistIntervalMs ?? 1000;
+    this.commitTimer = setInterval(() => {
+      this.loopDone = this.persistCommitLazily();
+    }, every);
+    this.commitTimer.unref();
+    this.schedule();
+  }
+
+  step(m: Message): void {
+    if (this.closed || this.failed) return;
+    this.core.step(m);
+    this.schedule();
+  }
+
+  /**
+   * Proposes data values as consecutive entries; resolves with the first entry's Raft index once
+   * it is committed with the term it was proposed in. Rejects with NotLeaderError on a follower,
+   * UnavailableError when the outcome is unknown (leadership lost, entry replaced) or the node is
+   * overloaded.
+   */
+  propose(values: readonly Uint8Array[]): Promise<number> {
+    const err = this.refusal();
+    if (err) return Promise.reject(err);
+    let bytes = 0;
+    for (const v of values) bytes += v.length;
+    if (this.pendingBytes + bytes > this.maxPendingBytes) {
+      return Promise.reject(new UnavailableError(`too much data waiting to commit (limit ${this.maxPendingBytes} bytes); retry`));
+    }
+    this.pendingBytes += bytes;
+    return new Promise<number>((resolve, reject) => {
+      this.queue.push({ proposals: values.map((data) => ({ type: EntryType.Data, data })), bytes, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** One membership change; resolves once the configuration entry commits. */
+  async changeConfig(change: ConfigChange): Promise<void> {
+    const err = this.refusal();
+    if (err) throw err;
+    const { index, term } = this.core.proposeConfigChange(change);
+    this.schedule();
+    await new Promise<number>((resolve, reject) => this.pending.push({ index, term, count: 1, bytes: 0, resolve, reject }));
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.core.transferLeadership(to);
+    this.schedule();
+  }
+
+  /** ReadIndex (rule 10): resolves with an index that a linearizable read must wait for. */
+  readIndex(): Promise<number> {
+    const err = this.refusal();
+    if (err) return Promise.reject(err);
+    const context = this.nextReadContext++;
+    return new Promise<number>((resolve, reject) => {
+      this.reads.set(context, { resolve, reject });
+      try {
+        this.core.readIndex(context);
+      } catch (e) {
+        this.reads.delete(context);
+        reject(e instanceof Error ? e : new UnavailableError(String(e)));
+        return;
+      }
+      this.schedule();
+    });
+  }
+
+  /** Highest index that is committed and durable here (readers may see up to it). */
+  commitIndex(): number {
+    return this.published;
+  }
+
+  /** Calls `listener` after the commit index moves. */
+  onCommit(listener: (commit: number) => void): void {
+    this.commitListeners.push(listener);
+  }
+
+  /** Resolves when the commit index reaches `index`. */
+  waitForCommit(index: number, signal?: AbortSignal): Promise<void> {
+    if (this.closed) return Promise.reject(new ClosedError('raft node'));
+    if (index <= this.published) return Promise.resolve();
+    return this.commitWaiters.wait(index, signal);
+  }
+
+  softState(): SoftState {
+    return this.soft;
+  }
+
+  status(): RaftStatus {
+    return this.core.status();
+  }
+
+  /** Stops the node: pending work fails as outcome unknown, the persistence loop drains. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.ticker);
+    clearInterval(this.commitTimer);
+    await this.loopDone;
+    const err = new UnavailableError('the node is shutting down; the outcome of this request is unknown');
+    this.failAll(err);
+    this.commitWaiters.rejectAll(new ClosedError('raft node'));
+    if (!this.failed) await this.persistCommitLazily();
+  }
+
+  private refusal(): Error | undefined {
+    if (this.failed) return new LogFailedError(this.failed);
+    if (this.closed) return new ClosedError('raft node');
+    return undefined;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.loopDone = this.run();
+    });
+  }
+
+  /** Moves queued proposals into the core in one call, so they share entries, writes and messages. */
+  private flushProposals(): void {
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    const all: Proposal[] = [];
+    for (const q of batch) for (const p of q.proposals) all.push(p);
+    let first: { index: number; term: number };
+    try {
+      first = this.core.propose(all);
+    } catch (err) {
+      for (const q of batch) {
+        this.pendingBytes -= q.bytes;
+        q.reject(err instanceof Error ? err : new UnavailableError(String(err)));
+      }
+      return;
+    }
+    let index = first.index;
+    for (const q of batch) {
+      this.pending.push({ index, term: first.term, count: q.proposals.length, bytes: q.bytes, resolve: q.resolve, reject: q.reject });
+      index += q.proposals.length;
+    }
+  }
+
+  private async run(): Promise<void> {
+    if (this.running || this.closed || this.failed) return;
+    this.running = true;
+    try {
+      this.flushProposals();
+      while (this.core.hasReady() && !this.failed) {
+        await this.handleReady(this.core.ready());
+        this.flushProposals();
+      }
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.running = false;
+    }
+    if (!this.closed && !this.failed && (this.queue.length > 0 || this.core.hasReady())) this.schedule();
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    for (const m of rd.messages) this.opts.transport.send(m);
+    if (rd.snapshot) await this.storage.installSnapshot(rd.snapshot);
+    if (rd.entries.length > 0) await this.storage.append(rd.entries);
+    if (rd.hardState && (rd.hardState.term !== this.persistedHardState.term || rd.hardState.vote !== this.persistedHardState.vote)) {
+      // Term and vote are fsynced whatever the sync policy, before anything that depends on them leaves.
+      await this.storage.setHardState(rd.hardState);
+      this.persistedHardState = this.storage.hardState();
+    }
+    for (const m of rd.messagesAfterPersist) this.opts.transport.send(m);
+    this.onSoftState(rd.softState);
+    this.publish(Math.min(rd.commitIndex, this.storage.lastIndex()));
+    for (const rs of rd.readStates) {
+      const read = this.reads.get(rs.context);
+      if (!read) continue;
+      this.reads.delete(rs.context);
+      read.resolve(rs.index);
+    }
+    this.core.advance(rd);
+  }
+
+  private publish(commit: number): void {
+    if (commit <= this.published) return;
+    this.published = commit;
+    while (this.pending.length > 0) {
+      const p = this.pending[0];
+      if (p === undefined || p.index + p.count - 1 > commit) break;
+      this.pending.shift();
+      this.pendingBytes -= p.bytes;
+      // Rule 6: acknowledged only if the committed entry is the one that was proposed.
+      if (this.storage.term(p.index) === p.term) p.resolve(p.index);
+      else p.reject(new UnavailableError('the proposal was replaced by another leader; its outcome is unknown'));
+    }
+    this.commitWaiters.notify(commit);
+    for (const l of this.commitListeners) l(commit);
+  }
+
+  private onSoftState(soft: SoftState): void {
+    const was = this.soft;
+    this.soft = soft;
+    if (was.role === soft.role && was.leader === soft.leader && was.term === soft.term) return;
+    this.log.info({ role: soft.role, leader: soft.leader, term: soft.term }, 'raft state changed');
+    if (was.role === 'leader' && soft.role !== 'leader') {
+      // Rule 6: never retried by us; the client learns the outcome is unknown.
+      this.failAll(new UnavailableError('leadership was lost; the outcome of this request is unknown', undefined));
+    }
+    this.opts.onSoftState?.(soft);
+  }
+
+  private failAll(err: Error): void {
+    const pending = this.pending;
+    const queued = this.queue;
+    this.pending = [];
+    this.queue = [];
+    this.pendingBytes = 0;
+    for (const p of pending) p.reject(err);
+    for (const q of queued) q.reject(err);
+    for (const r of this.reads.values()) r.reject(err);
+    this.reads.clear();
+  }
+
+  /** A storage failure: stop taking part (never acknowledge after a failed write or fsync). */
+  private fail(err: unknown): void {
+    if (this.failed) return;
+    this.failed = err instanceof Error ? err : new Error(String(err));
+    this.log.error({ err: this.failed }, 'raft node stopped after a storage failure');
+    this.failAll(new LogFailedError(this.failed));
+    clearInterval(this.ticker);
+  }
+
+  /**
+   * Writes the commit index when it moved (a lower bound; never above the durable end). Runs as
+   * part of the persistence loop (`running`), so it never races a term/vote write.
+   */
+  private async persistCommitLazily(): Promise<void> {
+    if (this.running || this.failed || this.published <= this.persistedHardState.commit) return;
+    this.running = true;
+    try {
+      await this.storage.setHardState({ ...this.persistedHardState, commit: this.published });
+      this.persistedHardState = this.storage.hardState();
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.running = false;
+    }
+    if (!this.closed && (this.queue.length > 0 || this.core.hasReady())) this.schedule();
+  }
+}

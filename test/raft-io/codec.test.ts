@@ -1,0 +1,93 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { decodeMessage, encodeMessage, FRAME_HEADER_BYTES } from '../../src/raft/codec.js';
+import type { Entry, EntryType, Message } from '../../src/raft/core/types.js';
+import type { ForwardErrorKind, PeerFrame } from '../../src/raft/peer-frames.js';
+
+const u = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+const id = fc.string({ minLength: 1, maxLength: 40 });
+const entryType = fc.constantFrom<EntryType>(0, 1, 2);
+const entry: fc.Arbitrary<Entry> = fc.record({
+  index: u,
+  term: u,
+  type: entryType,
+  data: fc.uint8Array({ maxLength: 64 }),
+});
+const config = fc
+  .uniqueArray(fc.string({ minLength: 1, maxLength: 8 }), { maxLength: 6 })
+  .map((ids) => ({ voters: ids.filter((_, i) => i % 2 === 0).sort(), learners: ids.filter((_, i) => i % 2 === 1).sort() }));
+
+const message: fc.Arbitrary<Message> = fc.oneof(
+  fc.record({ type: fc.constant('AppendEntries' as const), from: id, to: id, term: u, prevIndex: u, prevTerm: u, commit: u, entries: fc.array(entry, { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('AppendEntriesResponse' as const), from: id, to: id, term: u, success: fc.boolean(), index: u, conflictIndex: u, conflictTerm: u }),
+  fc.record({ type: fc.constant('RequestVote' as const), from: id, to: id, term: u, pre: fc.boolean(), lastIndex: u, lastTerm: u, transfer: fc.boolean() }),
+  fc.record({ type: fc.constant('RequestVoteResponse' as const), from: id, to: id, term: u, pre: fc.boolean(), granted: fc.boolean() }),
+  fc.record({ type: fc.constant('Heartbeat' as const), from: id, to: id, term: u, commit: u, readContext: u }),
+  fc.record({ type: fc.constant('HeartbeatResponse' as const), from: id, to: id, term: u, readContext: u }),
+  fc.record({
+    type: fc.constant('InstallSnapshot' as const), from: id, to: id, term: u,
+    snapshot: fc.record({ index: u, term: u, configIndex: u, config, data: fc.uint8Array({ maxLength: 32 }) }),
+  }),
+  fc.record({ type: fc.constant('TimeoutNow' as const), from: id, to: id, term: u }),
+);
+const frame: fc.Arbitrary<PeerFrame> = fc.oneof(
+  message,
+  fc.record({ type: fc.constant('ForwardRequest' as const), from: id, to: id, term: u, id: u, values: fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 5 }) }),
+  fc.record({
+    type: fc.constant('ForwardResponse' as const), from: id, to: id, term: u, id: u, ok: fc.boolean(), firstOffset: u,
+    errorKind: fc.constantFrom<ForwardErrorKind>('unavailable', 'invalid-argument', 'too-large', 'disk-full', 'internal'),
+    errorMessage: fc.string({ maxLength: 100 }), leader: fc.string({ maxLength: 20 }),
+  }),
+);
+
+/** Normalizes byte arrays so Buffer views and Uint8Arrays compare equal. */
+const plain = (v: unknown): unknown => {
+  if (v instanceof Uint8Array) return Array.from(v);
+  if (Array.isArray(v)) return v.map(plain);
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+};
+
+describe('raft codec', () => {
+  it('round-trips every message kind', () => {
+    fc.assert(
+      fc.property(frame, (m) => {
+        const bytes = encodeMessage(m);
+        expect(bytes.readUInt32BE(0)).toBe(bytes.length - FRAME_HEADER_BYTES);
+        expect(plain(decodeMessage(bytes.subarray(FRAME_HEADER_BYTES)))).toEqual(plain(m));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('rejects every truncation of a frame with a typed error', () => {
+    fc.assert(
+      fc.property(frame, (m) => {
+        const body = encodeMessage(m).subarray(FRAME_HEADER_BYTES);
+        for (let cut = 0; cut < body.length; cut++) {
+          expect(() => decodeMessage(body.subarray(0, cut))).toThrow(InvalidArgumentError);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('never throws anything but InvalidArgumentError on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        try {
+          decodeMessage(Buffer.from(bytes));
+        } catch (err) {
+          expect(err).toBeInstanceOf(InvalidArgumentError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses to encode an index that is not a safe integer', () => {
+    const bad: Message = { type: 'TimeoutNow', from: 'a', to: 'b', term: 2 ** 53 };
+    expect(() => encodeMessage(bad)).toThrow(InvalidArgumentError);
+  });
+});
