@@ -176,13 +176,14 @@ export class LogStorage implements RaftStorage {
   }
 
   /**
-   * Retention: drops whole segments at or below `upTo` (which must be committed). The start
+   * Retention: drops whole segments at or below `upTo` (which must be committed: `commitIndex` is
+   * the driver's, which may be ahead of the lazily persisted one). The start
    * metadata moves first (rule 1), then the segments go.
    */
-  async compact(upTo: number): Promise<void> {
+  async compact(upTo: number, commitIndex: number): Promise<void> {
     const startIndex = this.startIndex();
     if (upTo <= startIndex) return;
-    assert(upTo <= this.hs.commit, () => `compaction to ${upTo} past the commit index ${this.hs.commit}`);
+    assert(upTo <= commitIndex, () => `compaction to ${upTo} past the commit index ${commitIndex}`);
     const { config, configIndex } = this.configAt(upTo);
     const start: StartMeta = { index: upTo, term: this.term(upTo), config, configIndex, nextOffset: this.translator.nextOffsetAt(upTo + 1) };
     await this.startFile.write(start);

@@ -78,6 +78,8 @@ export class RaftNode {
   private readonly reads = new Map<number, PendingRead>();
   private nextReadContext = 1;
   private readonly commitListeners: ((commit: number) => void)[] = [];
+  /** Storage maintenance (compaction) run by the persistence loop between Readys. */
+  private tasks: (() => Promise<void>)[] = [];
 
   constructor(private readonly opts: RaftNodeOptions) {
     this.log = opts.logger.child({ component: 'raft', node: opts.raft.id });
@@ -190,6 +192,41 @@ export class RaftNode {
     return this.soft;
   }
 
+  /**
+   * Drops whole segments at or below `upTo` Raft index, clamped to what may go (rule 14): never
+   * past the commit index and, on the leader, never within `marginEntries` of the slowest follower
+   * that is active (a follower that falls behind that later catches up with InstallSnapshot).
+   * Runs in the persistence loop, so it never races a Ready. Resolves with the new first index.
+   */
+  compact(upTo: number, marginEntries = 0): Promise<number> {
+    const err = this.refusal();
+    if (err) return Promise.reject(err);
+    return new Promise<number>((resolve, reject) => {
+      this.tasks.push(async () => {
+        try {
+          const target = Math.min(upTo, this.compactionLimit(marginEntries));
+          if (target >= this.storage.firstIndex()) await this.storage.compact(target, this.published);
+          resolve(this.storage.firstIndex());
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+          throw e;
+        }
+      });
+      this.schedule();
+    });
+  }
+
+  private compactionLimit(marginEntries: number): number {
+    let limit = this.published;
+    const status = this.core.status();
+    if (status.role === 'leader') {
+      for (const [id, pr] of status.progress) {
+        if (id !== this.id && pr.recentActive) limit = Math.min(limit, pr.match - marginEntries);
+      }
+    }
+    return limit;
+  }
+
   status(): RaftStatus {
     return this.core.status();
   }
@@ -250,6 +287,7 @@ export class RaftNode {
     if (this.running || this.closed || this.failed) return;
     this.running = true;
     try {
+      for (let task = this.tasks.shift(); task; task = this.tasks.shift()) await task();
       this.flushProposals();
       while (this.core.hasReady() && !this.failed) {
         await this.handleReady(this.core.ready());
@@ -260,7 +298,7 @@ export class RaftNode {
     } finally {
       this.running = false;
     }
-    if (!this.closed && !this.failed && (this.queue.length > 0 || this.core.hasReady())) this.schedule();
+    if (!this.closed && !this.failed && (this.queue.length > 0 || this.tasks.length > 0 || this.core.hasReady())) this.schedule();
   }
 
   private async handleReady(rd: Ready): Promise<void> {

@@ -105,6 +105,19 @@ export class RaftReplicatedLog implements ReplicatedLog {
     return out;
   }
 
+  /**
+   * Retention on this node: drops whole segments holding only offsets below `lowest` (never past
+   * the commit index; on the leader, never within `marginEntries` of an active follower). Returns
+   * the new lowest offset.
+   */
+  async truncate(lowest: number, marginEntries = 0): Promise<number> {
+    const t = this.storage.translator;
+    if (lowest <= t.firstOffset()) return t.firstOffset();
+    const index = t.indexOf(lowest) ?? t.nextIndex();
+    await this.node.compact(index - 1, marginEntries);
+    return this.lowestOffset();
+  }
+
   waitFor(offset: number, signal?: AbortSignal): Promise<void> {
     if (offset <= this.highestOffset()) return Promise.resolve();
     return this.waiters.wait(offset, signal);

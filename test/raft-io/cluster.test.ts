@@ -60,3 +60,52 @@ describe(`replicated log, 3 in-process nodes (seed ${SEED})`, () => {
     expect((await back.rlog.read(100)).value.toString()).toBe('after');
   });
 });
+
+describe(`snapshots = log prefix (seed ${SEED})`, () => {
+  let cluster: TestCluster | undefined;
+  afterEach(async () => {
+    await cluster?.close();
+    cluster = undefined;
+  });
+
+  it('a follower that was down while the leader dropped old segments catches up through InstallSnapshot', async () => {
+    cluster = new TestCluster(['a/1', 'b/1', 'c/1'], SEED, { segment: { maxStoreBytes: 8 * 1024, maxIndexBytes: 1024 } });
+    await cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    const lagging = [...cluster.nodes.values()].find((n) => n !== leader)!;
+    await cluster.stop(lagging.id);
+    const value = (i: number): Buffer => Buffer.from(`r${i}-`.padEnd(200, 'x'));
+    for (let i = 0; i < 300; i += 10) await leader.rlog.append(Array.from({ length: 10 }, (_, j) => value(i + j)));
+    // Rule 14: the leader keeps entries an active follower still needs; once it sees the
+    // follower inactive (CheckQuorum's recent-activity window), retention may pass it.
+    await until(() => leader.node.status().progress.get(lagging.id)?.recentActive === false, 'the follower to be seen inactive');
+    const lowest = await leader.rlog.truncate(250);
+    expect(lowest).toBe(250);
+    expect(leader.storage.log.segmentCount()).toBeLessThan(5);
+    await expect(leader.rlog.read(249)).rejects.toThrow(/gone/);
+
+    await cluster.start(lagging.id, false);
+    const back = cluster.nodes.get(lagging.id)!;
+    await until(() => back.rlog.highestOffset() === 299, 'the lagging follower to catch up');
+    expect(back.rlog.lowestOffset()).toBe(250);
+    for (let i = 250; i < 300; i++) expect((await back.rlog.read(i)).value.equals(value(i))).toBe(true);
+    // New records keep dense offsets on every node.
+    expect(await leader.rlog.append([Buffer.from('next')])).toBe(300);
+    await until(() => back.rlog.highestOffset() === 300, 'the new record on the caught-up follower');
+    expect((await back.rlog.read(300)).value.toString()).toBe('next');
+  });
+
+  it('truncate never passes the commit index or an active follower', async () => {
+    cluster = new TestCluster(['a/1', 'b/1', 'c/1'], SEED);
+    await cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    for (let i = 0; i < 20; i++) await leader.rlog.append([Buffer.from(`v${i}`)]);
+    await until(() => [...cluster!.nodes.values()].every((n) => n.rlog.highestOffset() === 19), 'replication');
+    // A margin of 1,000 entries behind active followers keeps everything.
+    expect(await leader.rlog.truncate(15, 1000)).toBe(0);
+    // Far past the end: clamped to the committed prefix; the tail stays readable.
+    const lowest = await leader.rlog.truncate(1_000_000);
+    expect(lowest).toBeLessThanOrEqual(20);
+    await expect(leader.rlog.readBatch(lowest, { maxRecords: 100, maxBytes: 1 << 20 })).resolves.toBeDefined();
+  });
+});
