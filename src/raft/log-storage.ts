@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { assert, CompactedError, CorruptionError } from '../errors.js';
 import { Log, type FileSystem, type LogOptions } from '../log/index.js';
 import type { Logger } from '../logger.js';
-import { decodeConfig } from './core/config.js';
+import { decodeConfig, encodeConfig, normalizeConfig } from './core/config.js';
 import { EntryType, type ClusterConfig, type Entry, type HardState, type RaftStorage, type SnapshotMeta } from './core/types.js';
 import { JsonFile } from './json-file.js';
 import { OffsetTranslator } from './offset-translator.js';
@@ -78,14 +78,24 @@ export class LogStorage implements RaftStorage {
     return this.start !== undefined;
   }
 
-  /** Writes the first start metadata: bootstrap (the initial configuration) or a joining node (empty). */
-  async initialize(config: ClusterConfig, initialOffset: number): Promise<void> {
+  /**
+   * Makes this node a cluster member's storage. A joining node (`bootstrapConfig` undefined) gets
+   * start metadata only and learns everything else from the leader. A bootstrapping node also
+   * writes the initial configuration as a config entry at index 1, term 1, and term 1 as its hard
+   * state: every bootstrapping node writes byte-identical state (rule 3), and a member of the
+   * initial configuration that did not bootstrap receives the entry from the leader like any other.
+   */
+  async initialize(initialOffset: number, bootstrapConfig?: ClusterConfig): Promise<void> {
     assert(this.start === undefined, 'storage is already initialized');
     assert(this.log.highestOffset() < this.log.lowestOffset(), 'cannot initialize a non-empty log');
-    const start: StartMeta = { index: 0, term: 0, config, configIndex: 0, nextOffset: initialOffset };
+    const start: StartMeta = { index: 0, term: 0, config: { voters: [], learners: [] }, configIndex: 0, nextOffset: initialOffset };
     await this.startFile.write(start);
     this.start = start;
     this.translator.reset(1, initialOffset);
+    if (bootstrapConfig) {
+      await this.append([{ index: 1, term: 1, type: EntryType.Config, data: encodeConfig(normalizeConfig(bootstrapConfig)) }]);
+      await this.setHardState({ term: 1, vote: null, commit: 0 });
+    }
   }
 
   // ---- RaftStorage ------------------------------------------------------------------------

@@ -30,6 +30,21 @@ describe(`replicated log, 3 in-process nodes (seed ${SEED})`, () => {
     }
   });
 
+  it('rule 3: a member of the initial configuration that did not bootstrap learns it from the leader', async () => {
+    cluster = new TestCluster(['a/1', 'b/1', 'c/1'], SEED);
+    await cluster.start('a/1', true);
+    await cluster.start('b/1', true);
+    await cluster.start('c/1', false); // empty data dir: a joining node
+    const leader = await cluster.waitForLeader();
+    for (let i = 0; i < 10; i++) await leader.rlog.append([Buffer.from(`v${i}`)]);
+    const c = cluster.nodes.get('c/1')!;
+    await until(() => c.rlog.highestOffset() === 9 && c.node.status().config.voters.length === 3, 'c to catch up with the configuration');
+    // c is a real voter: with the leader gone, the two others elect one of themselves.
+    await cluster.stop(leader.id);
+    const next = await cluster.waitForLeader();
+    expect(await next.rlog.append([Buffer.from('after')])).toBe(10);
+  });
+
   it('forwards a produce from a follower to the leader', async () => {
     cluster = new TestCluster(['a/1', 'b/1', 'c/1'], SEED);
     await cluster.startAll();

@@ -74,7 +74,7 @@ export class TestCluster {
     const dir = join(this.root, id.replace('/', '_'));
     const segment = this.opts.segment ?? { maxStoreBytes: 1 << 20, maxIndexBytes: 1 << 16 };
     const storage = await LogStorage.open({ dir, fs: this.fsOf(id), logger: silentLogger(), logOptions: { segment } });
-    if (bootstrap && !storage.isInitialized()) await storage.initialize({ voters: [...this.ids].sort(), learners: [] }, 0);
+    if (!storage.isInitialized()) await storage.initialize(0, bootstrap ? { voters: this.ids, learners: [] } : undefined);
     const transport = new TcpTransport({ localId: id, clusterId: 'test', resolve: (peer) => this.addrs.get(peer) });
     const server = net.createServer((sock) => {
       sock.once('readable', () => {
