@@ -13,3 +13,26 @@ export {
   type RaftStatus,
 } from './raft/core/index.js';
 export * from './log/index.js';
+export {
+  Membership,
+  UdpTransport,
+  SimNetwork,
+  ManualClock,
+  SystemClock,
+  parseGossipKey,
+  type JoinOptions,
+  type Member,
+  type MemberState,
+  type MembershipEvent,
+  type MembershipOptions,
+  type MembershipStats,
+  type GossipTransport,
+} from './membership/index.js';
+export type { ReplicatedLog, ConsumedRecord, ServerInfo, AppendOptions, ReadBatchLimits } from './replicated-log.js';
+export { loadAgentConfig, agentConfigSchema, type AgentConfig } from './config.js';
+export { Agent } from './agent/agent.js';
+export { LogApiClient, describeRpcError, type LogApiClientOptions, type ClientTls } from './client/log-client.js';
+export { MemoryReplicatedLog } from './server/memory-replicated-log.js';
+export { LocalReplicatedLog } from './server/local-replicated-log.js';
+export { toStatus, LEADER_METADATA_KEY } from './server/status.js';
+export { Mux, RAFT_MAGIC_BYTE, type RaftConnectionHandler } from './mux/mux.js';

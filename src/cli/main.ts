@@ -1,5 +1,9 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { agentCommand } from './agent-command.js';
+import { consumeCommand } from './consume-command.js';
+import { produceCommand } from './produce-command.js';
+import { serversCommand } from './servers-command.js';
 
 /** Builds the `replog` command tree. Subcommands live in their own files under src/cli/. */
 export function buildProgram(): Command {
@@ -10,6 +14,10 @@ export function buildProgram(): Command {
     .version(VERSION, '-v, --version', 'print the version and exit')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
+  program.addCommand(agentCommand());
+  program.addCommand(produceCommand());
+  program.addCommand(consumeCommand());
+  program.addCommand(serversCommand());
   return program;
 }
 

@@ -1,0 +1,282 @@
+/**
+ * A small client of the log.v1 API, used by the CLI and tests. Produce uses the batch form by
+ * default (one request, many records); streams are async iterables with bounded buffering.
+ * Leader routing (GetServers, `replog-leader`) comes with replication.
+ */
+import { ChannelCredentials, Metadata, status as Status, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import {
+  LogClient,
+  type ConsumeRequest,
+  type ConsumeResponse,
+  type GetServersRequest,
+  type GetServersResponse,
+  type ProduceRequest, type ProduceResponse, type Record as WireRecord } from '../gen/log/v1/log.js';
+import type { ConsumedRecord, ServerInfo } from '../replicated-log.js';
+
+/** Initial metadata of ConsumeStream with the log's highest offset (see src/server/consume-stream.ts). */
+export const HIGH_OFFSET_METADATA_KEY = 'replog-high-offset';
+
+export interface ClientTls {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  /** Name to verify the server certificate against when it differs from the address's host. */
+  serverName?: string;
+}
+
+export interface LogApiClientOptions {
+  /** `host:port` of a node. */
+  addr: string;
+  tls?: ClientTls;
+  /** Deadline of each unary call. */
+  callTimeoutMs?: number;
+}
+
+export interface ProducedBatch {
+  /** Offset of the first record. */
+  offset: number;
+  count: number;
+}
+
+export interface ProduceStreamOptions {
+  /** Records per request (1 = proglog form, one record per message). */
+  batchRecords?: number;
+  batchBytes?: number;
+  /** Requests sent but not yet answered. */
+  inflightMax?: number;
+}
+
+export interface ConsumeStreamOptions {
+  /** Stop at the log's highest offset as of the start instead of following the tail. */
+  untilHigh?: boolean;
+  /** Records per response; 0 = one record per message (proglog form). */
+  maxBatchRecords?: number;
+  signal?: AbortSignal;
+}
+
+export class LogApiClient {
+  readonly raw: LogClient;
+  private readonly callTimeoutMs: number;
+
+  constructor(opts: LogApiClientOptions) {
+    const creds = opts.tls
+      ? ChannelCredentials.createSsl(opts.tls.ca, opts.tls.key ?? null, opts.tls.cert ?? null)
+      : ChannelCredentials.createInsecure();
+    const channelOptions: Record<string, string | number> = {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+    };
+    if (opts.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = opts.tls.serverName;
+    this.raw = new LogClient(opts.addr, creds, channelOptions);
+    this.callTimeoutMs = opts.callTimeoutMs ?? 30_000;
+  }
+
+  /** Appends values in one batch request; resolves with the first offset. */
+  async produce(values: readonly Buffer[]): Promise<number> {
+    const records = values.map(toWire);
+    const res = await this.unary<ProduceRequest, ProduceResponse>((req, md, o, cb) => this.raw.produce(req, md, o, cb), {
+      record: undefined,
+      records,
+    });
+    return Number(res.offset);
+  }
+
+  /** Appends one record in proglog's form (field 1). */
+  async produceOne(value: Buffer): Promise<number> {
+    const res = await this.unary<ProduceRequest, ProduceResponse>((req, md, o, cb) => this.raw.produce(req, md, o, cb), {
+      record: toWire(value),
+      records: [],
+    });
+    return Number(res.offset);
+  }
+
+  async consume(offset: number): Promise<ConsumedRecord> {
+    const res = await this.unary<ConsumeRequest, ConsumeResponse>((req, md, o, cb) => this.raw.consume(req, md, o, cb), {
+      offset: BigInt(offset),
+      maxBatchRecords: 0,
+      maxBatchBytes: 0,
+    });
+    if (!res.record) throw new Error('the server answered Consume without a record');
+    return fromWire(res.record);
+  }
+
+  async servers(): Promise<ServerInfo[]> {
+    const res = await this.unary<GetServersRequest, GetServersResponse>((req, md, o, cb) => this.raw.getServers(req, md, o, cb), {});
+    return res.servers.map((s) => ({ id: s.id, rpcAddr: s.rpcAddr, isLeader: s.isLeader }));
+  }
+
+  /**
+   * Records from `offset` on. Follows the tail until `signal` aborts, or with `untilHigh` stops
+   * after the highest offset the log held when the stream started (nothing to read: no records).
+   */
+  async *consumeStream(offset: number, opts: ConsumeStreamOptions = {}): AsyncGenerator<ConsumedRecord> {
+    const stream = this.raw.consumeStream({ offset: BigInt(offset), maxBatchRecords: opts.maxBatchRecords ?? 1000, maxBatchBytes: 0 });
+    const onAbort = (): void => stream.cancel();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let high = Infinity;
+    if (opts.untilHigh) {
+      high = await highOffsetOf(stream);
+      if (high < offset) return stream.cancel();
+    }
+    try {
+      for await (const res of stream as AsyncIterable<{ record?: WireRecord; records: WireRecord[] }>) {
+        const records = res.record ? [res.record] : res.records;
+        for (const r of records) {
+          const rec = fromWire(r);
+          yield rec;
+          if (rec.offset >= high) return;
+        }
+      }
+    } catch (err) {
+      if (!opts.signal?.aborted) throw err;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      stream.cancel();
+    }
+  }
+
+  /**
+   * Pipelines groups of values over ProduceStream: each group is sent as soon as it arrives, split
+   * into requests of at most `batchRecords` records (1 = proglog's one record per message). Yields
+   * each request's offsets in order; at most `inflightMax` requests are unanswered at any time.
+   */
+  async *produceStream(groups: AsyncIterable<readonly Buffer[]> | Iterable<readonly Buffer[]>, opts: ProduceStreamOptions = {}): AsyncGenerator<ProducedBatch> {
+    const batchRecords = opts.batchRecords ?? 1000;
+    const batchBytes = opts.batchBytes ?? 4 * 1024 * 1024;
+    const inflightMax = opts.inflightMax ?? 16;
+    const stream = this.raw.produceStream();
+    const responses = new ResponseQueue(stream);
+    let inflight = 0;
+    try {
+      for await (const group of groups) {
+        for (const batch of splitBatches(group, batchRecords, batchBytes)) {
+          const req: ProduceRequest = batchRecords === 1
+            ? { record: toWire(batch[0]!), records: [] }
+            : { record: undefined, records: batch.map(toWire) };
+          inflight++;
+          if (!stream.write(req)) await responses.drained();
+          while (inflight >= inflightMax) {
+            yield await responses.next();
+            inflight--;
+          }
+        }
+      }
+      stream.end();
+      while (inflight > 0) {
+        yield await responses.next();
+        inflight--;
+      }
+    } finally {
+      stream.cancel();
+    }
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+
+  private unary<Req, Res>(
+    call: (req: Req, md: Metadata, opts: { deadline: Date }, cb: (err: ServiceError | null, res: Res) => void) => unknown,
+    req: Req,
+  ): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      call(req, new Metadata(), { deadline: new Date(Date.now() + this.callTimeoutMs) }, (err, res) => {
+        if (err) reject(err);
+        else resolve(res);
+      });
+    });
+  }
+}
+
+/** Responses of a ProduceStream, read one at a time; the stream's error rejects the next read. */
+class ResponseQueue {
+  private readonly buffered: ProducedBatch[] = [];
+  private waiter: { resolve: (b: ProducedBatch) => void; reject: (e: unknown) => void } | undefined;
+  private failure: Error | undefined;
+
+  constructor(private readonly stream: ClientDuplexStream<ProduceRequest, ProduceResponse>) {
+    stream.on('data', (res: ProduceResponse) => {
+      const batch = { offset: Number(res.offset), count: Math.max(1, res.count) };
+      if (this.waiter) {
+        this.waiter.resolve(batch);
+        this.waiter = undefined;
+      } else {
+        this.buffered.push(batch);
+      }
+    });
+    const fail = (err: unknown): void => {
+      this.failure ??= err instanceof Error ? err : new Error(String(err));
+      this.waiter?.reject(this.failure);
+      this.waiter = undefined;
+    };
+    stream.on('error', fail);
+    stream.on('end', () => fail(new Error('the server ended the stream before answering every request')));
+  }
+
+  next(): Promise<ProducedBatch> {
+    const b = this.buffered.shift();
+    if (b) return Promise.resolve(b);
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.stream.off('drain', done);
+        this.stream.off('error', done);
+        resolve();
+      };
+      this.stream.on('drain', done);
+      this.stream.on('error', done);
+    });
+  }
+}
+
+function* splitBatches(values: readonly Buffer[], maxRecords: number, maxBytes: number): Generator<Buffer[]> {
+  let batch: Buffer[] = [];
+  let bytes = 0;
+  for (const v of values) {
+    if (batch.length > 0 && (batch.length >= maxRecords || bytes + v.length > maxBytes)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(v);
+    bytes += v.length;
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** Waits for the stream's initial metadata and reads the server's high offset from it. */
+function highOffsetOf(stream: ClientReadableStream<ConsumeResponse>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    stream.once('metadata', (md: Metadata) => {
+      const v = md.get(HIGH_OFFSET_METADATA_KEY)[0];
+      if (v === undefined) reject(new Error(`the server sent no ${HIGH_OFFSET_METADATA_KEY} metadata`));
+      else resolve(Number(v));
+    });
+    stream.once('error', reject);
+  });
+}
+
+function toWire(value: Buffer): WireRecord {
+  return { value, offset: 0n, term: 0n, type: 0 };
+}
+
+function fromWire(r: WireRecord): ConsumedRecord {
+  return { offset: Number(r.offset), value: r.value, term: Number(r.term) };
+}
+
+/** One line describing a failed call: `OUT_OF_RANGE: offset 9 is not yet in the log ...`. */
+export function describeRpcError(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'code' in err && 'details' in err) {
+    const e = err as ServiceError;
+    return `${codeName(e.code)}: ${e.details}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function codeName(code: number): string {
+  return (Status as Record<number, string | undefined>)[code] ?? `code ${code}`;
+}

@@ -1,0 +1,85 @@
+/**
+ * The grpc-js server of one node: the log.v1 service plus grpc.health.v1. It listens on no port
+ * of its own: the mux hands it connections through a connection injector.
+ */
+import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { LogService } from '../gen/log/v1/log.js';
+import { tolerantDeserializer } from './wire.js';
+import { createLogService, type LogServiceHandle, type LogServiceOptions } from './log-service.js';
+
+/** Bytes of protobuf framing allowed on top of a message's values. */
+const framingBytes = 64 * 1024;
+
+export interface GrpcServerOptions extends LogServiceOptions {
+  /** Connections with no call for this long are closed (also ends half-open, hung ones). */
+  idleConnectionTimeoutMs: number;
+  maxConcurrentStreams: number;
+}
+
+export class GrpcApiServer {
+  readonly server: Server;
+  readonly injector: ConnectionInjector;
+  private readonly health: HealthImplementation;
+  private readonly service: LogServiceHandle;
+  private closing: Promise<void> | undefined;
+
+  constructor(opts: GrpcServerOptions) {
+    const maxMessageBytes = Math.max(opts.limits.maxRecordBytes, opts.limits.maxBatchBytes) + framingBytes;
+    this.server = new Server({
+      'grpc.max_receive_message_length': maxMessageBytes,
+      'grpc.max_send_message_length': maxMessageBytes,
+      'grpc.max_connection_idle_ms': opts.idleConnectionTimeoutMs,
+      'grpc.max_concurrent_streams': opts.maxConcurrentStreams,
+    });
+    this.service = createLogService(opts);
+    this.server.addService(tolerantService(), this.service.handlers);
+    this.health = new HealthImplementation({ '': 'NOT_SERVING', 'log.v1.Log': 'NOT_SERVING' });
+    this.health.addToServer(this.server);
+    // TLS, when configured, is terminated by the mux: grpc-js sees decrypted sockets.
+    this.injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
+  }
+
+  setServing(serving: boolean): void {
+    const s = serving ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus('', s);
+    this.health.setStatus('log.v1.Log', s);
+  }
+
+  /**
+   * Stops taking new calls and waits up to `timeoutMs` for running calls to finish, then cancels
+   * what is left (streams that follow the tail never finish by themselves). Idempotent.
+   */
+  close(timeoutMs: number): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.setServing(false);
+      this.service.stopStreams();
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        this.injector.destroy();
+        resolve();
+      });
+    });
+    return this.closing;
+  }
+}
+
+/** LogService whose request deserializers never throw (see MalformedRequest). */
+function tolerantService(): typeof LogService {
+  const wrap = <D extends { requestDeserialize: (b: Buffer) => unknown }>(d: D): D => ({
+    ...d,
+    requestDeserialize: tolerantDeserializer(d.requestDeserialize),
+  });
+  return {
+    produce: wrap(LogService.produce),
+    consume: wrap(LogService.consume),
+    consumeStream: wrap(LogService.consumeStream),
+    produceStream: wrap(LogService.produceStream),
+    getServers: wrap(LogService.getServers),
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * The log.v1 service. It is written against ReplicatedLog only: it cannot tell a one-node log
+ * from the Raft-replicated one. Every call is authorized first, every error becomes a status in
+ * `toStatus`, and every finished call is counted in the metrics.
+ */
+import { status as Status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type ServerDuplexStream } from '@grpc/grpc-js';
+import { ClosedError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ReplicatedLog } from '../replicated-log.js';
+import type {
+  ConsumeRequest,
+  ConsumeResponse,
+  GetServersRequest,
+  GetServersResponse,
+  LogServer,
+  ProduceRequest,
+  ProduceResponse,
+} from '../gen/log/v1/log.js';
+import { type Action, type Authorizer, type ServerSurfaceCall } from './auth.js';
+import { streamRecords, type ConsumeStreamLimits } from './consume-stream.js';
+import type { ServerMetrics } from './metrics.js';
+import { pipeProduces } from './produce-stream.js';
+import { isInternal, toStatus } from './status.js';
+import { offsetFromWire, recordToWire, valuesOf, wellFormed, type RecordLimits } from './wire.js';
+
+export interface LogServiceOptions {
+  log: ReplicatedLog;
+  authorizer: Authorizer;
+  logger: Logger;
+  metrics?: ServerMetrics;
+  limits: RecordLimits & ConsumeStreamLimits & {
+    /** Requests of one ProduceStream between "read" and "response written". */
+    produceStreamInflightMax: number;
+  };
+}
+
+export const defaultServiceLimits: LogServiceOptions['limits'] = {
+  maxRecordBytes: 1024 * 1024,
+  maxBatchBytes: 8 * 1024 * 1024,
+  readAheadRecords: 256,
+  maxBatchRecords: 10_000,
+  produceStreamInflightMax: 1024,
+};
+
+export interface LogServiceHandle {
+  /** Register with `server.addService(LogService, handlers)`. */
+  handlers: LogServer;
+  /** Ends every ConsumeStream with UNAVAILABLE (shutdown: they never end by themselves). */
+  stopStreams(): void;
+}
+
+/** Builds the handlers of `LogService`. */
+export function createLogService(opts: LogServiceOptions): LogServiceHandle {
+  const { log, limits } = opts;
+  const logger = opts.logger.child({ component: 'api' });
+  const consumers = new Set<AbortController>();
+
+  const observe = (method: string, started: bigint, err: unknown): void => {
+    const code = err === undefined ? Status.OK : toStatus(err).code;
+    if (err !== undefined && isInternal(err)) logger.error({ err, method }, 'request failed with an internal error');
+    else if (err !== undefined) logger.debug({ method, code: Status[code], err: describe(err) }, 'request failed');
+    opts.metrics?.observeCall(method, Status[code] ?? String(code), Number(process.hrtime.bigint() - started) / 1e9);
+  };
+
+  const unary = <Req, Res>(method: string, action: Action | 'identity', fn: (req: Req) => Promise<Res>) => {
+    return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+      const started = process.hrtime.bigint();
+      authorized(opts.authorizer, call, action)
+        .then(() => fn(wellFormed(call.request)))
+        .then(
+          (res) => {
+            callback(null, res);
+            observe(method, started, undefined);
+          },
+          (err: unknown) => {
+            callback(toStatus(err));
+            observe(method, started, err);
+          },
+        );
+    };
+  };
+
+  const produce = async (req: ProduceRequest): Promise<ProduceResponse> => {
+    const values = valuesOf(wellFormed(req), limits);
+    const first = await log.append(values);
+    return { offset: BigInt(first), count: values.length };
+  };
+
+  const consume = async (req: ConsumeRequest): Promise<ConsumeResponse> => {
+    const record = await log.read(offsetFromWire(req.offset, log));
+    return { record: recordToWire(record), records: [] };
+  };
+
+  const getServers = async (_req: GetServersRequest): Promise<GetServersResponse> => {
+    const servers = await log.servers();
+    return { servers: servers.map((s) => ({ id: s.id, rpcAddr: s.rpcAddr, isLeader: s.isLeader })) };
+  };
+
+  const consumeStream = (call: ServerWritableStream<ConsumeRequest, ConsumeResponse>): void => {
+    const started = process.hrtime.bigint();
+    const ac = new AbortController();
+    consumers.add(ac);
+    call.once('cancelled', () => ac.abort());
+    authorized(opts.authorizer, call, 'consume')
+      .then(() => streamRecords(call, wellFormed(call.request), log, limits, ac.signal))
+      .then(
+        () => observe('ConsumeStream', started, undefined),
+        (err: unknown) => {
+          if (ac.signal.aborted) return observe('ConsumeStream', started, undefined);
+          call.emit('error', toStatus(err));
+          observe('ConsumeStream', started, err);
+        },
+      )
+      .finally(() => {
+        consumers.delete(ac);
+        if (ac.signal.reason instanceof ClosedError) call.emit('error', toStatus(ac.signal.reason));
+      });
+  };
+
+  const produceStream = (call: ServerDuplexStream<ProduceRequest, ProduceResponse>): void => {
+    const started = process.hrtime.bigint();
+    authorized(opts.authorizer, call, 'produce')
+      .then(() => pipeProduces(call, produce, limits.produceStreamInflightMax))
+      .then(
+        () => {
+          call.end();
+          observe('ProduceStream', started, undefined);
+        },
+        (err: unknown) => {
+          call.emit('error', toStatus(err));
+          observe('ProduceStream', started, err);
+        },
+      );
+  };
+
+  return {
+    handlers: {
+      produce: unary('Produce', 'produce', produce),
+      consume: unary('Consume', 'consume', consume),
+      getServers: unary('GetServers', 'identity', getServers),
+      consumeStream,
+      produceStream,
+    },
+    stopStreams: () => {
+      for (const ac of consumers) ac.abort(new ClosedError('server'));
+    },
+  };
+}
+
+/** GetServers needs a valid identity when TLS is on, but no ACL permission (clients route by it). */
+function authorized(authorizer: Authorizer, call: ServerSurfaceCall, action: Action | 'identity'): Promise<void> {
+  try {
+    if (action === 'identity') authorizer.authenticate(call);
+    else authorizer.authorize(call, action);
+    return Promise.resolve();
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

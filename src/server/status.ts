@@ -1,0 +1,54 @@
+/**
+ * The one place where errors become gRPC status (ARCHITECTURE 6). Anything not listed is
+ * INTERNAL with a generic message: internals (paths, stack traces) never reach a client.
+ */
+import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
+import {
+  ClosedError,
+  DiskFullError,
+  InvalidArgumentError,
+  LogFailedError,
+  NotLeaderError,
+  OffsetOutOfRangeError,
+  PermissionDeniedError,
+  RecordTooLargeError,
+  TimeoutError,
+  UnauthenticatedError,
+  UnavailableError,
+} from '../errors.js';
+
+/** Trailing metadata key naming the leader's address on UNAVAILABLE, when it is known. */
+export const LEADER_METADATA_KEY = 'replog-leader';
+
+export type GrpcStatus = StatusObject;
+
+/**
+ * Maps an error to the status sent to the client.
+ * - LogFailedError -> UNAVAILABLE: this node's log stopped after a failed write or fsync and
+ *   takes no more writes until restarted; another node (or this one after a restart) can serve.
+ * - ClosedError -> UNAVAILABLE: the node is shutting down.
+ */
+export function toStatus(err: unknown): GrpcStatus {
+  const metadata = new Metadata();
+  const s = (code: Status, details: string): GrpcStatus => ({ code, details, metadata });
+  if (err instanceof OffsetOutOfRangeError) return s(Status.OUT_OF_RANGE, err.message);
+  if (err instanceof RecordTooLargeError || err instanceof InvalidArgumentError) {
+    return s(Status.INVALID_ARGUMENT, err.message);
+  }
+  if (err instanceof DiskFullError) return s(Status.RESOURCE_EXHAUSTED, 'the disk is full');
+  if (err instanceof UnauthenticatedError) return s(Status.UNAUTHENTICATED, err.message);
+  if (err instanceof PermissionDeniedError) return s(Status.PERMISSION_DENIED, err.message);
+  if (err instanceof NotLeaderError || err instanceof UnavailableError) {
+    if (err.leaderAddr) metadata.set(LEADER_METADATA_KEY, err.leaderAddr);
+    return s(Status.UNAVAILABLE, err.message);
+  }
+  if (err instanceof LogFailedError) return s(Status.UNAVAILABLE, 'the log on this node failed; it takes no writes until restarted');
+  if (err instanceof ClosedError) return s(Status.UNAVAILABLE, 'the node is shutting down');
+  if (err instanceof TimeoutError) return s(Status.DEADLINE_EXCEEDED, err.message);
+  return s(Status.INTERNAL, 'internal error');
+}
+
+/** True when toStatus would hide the error's details (worth a log line on the server). */
+export function isInternal(err: unknown): boolean {
+  return toStatus(err).code === Status.INTERNAL;
+}

@@ -1,0 +1,74 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Agent } from '../../src/agent/agent.js';
+import { LogApiClient } from '../../src/client/log-client.js';
+import { loadAgentConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+import { silentLogger } from '../../src/logger.js';
+import { generateCerts, writeAcl } from '../helpers/certs.js';
+import { TempDirs } from '../helpers/temp-dir.js';
+
+const temp = new TempDirs();
+const agents: Agent[] = [];
+
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.close()));
+  await temp.cleanup();
+});
+
+async function start(flags: Record<string, unknown>): Promise<Agent> {
+  const agent = await Agent.start(loadAgentConfig({ flags: { rpcPort: 0, ...flags } }), silentLogger());
+  agents.push(agent);
+  return agent;
+}
+
+describe('single-node agent', () => {
+  it('serves the API over the segmented log, exports metrics and resumes after a restart', async () => {
+    const dataDir = await temp.make();
+    const a = await start({ dataDir, bootstrap: true, metricsAddr: '127.0.0.1:0', maxStoreBytes: 4096 });
+    const client = new LogApiClient({ addr: a.rpcAddr() });
+    try {
+      const values = Array.from({ length: 100 }, (_, i) => Buffer.from(`value-${i}`.padEnd(100, '.')));
+      expect(await client.produce(values)).toBe(0);
+      expect((await client.consume(42)).value.toString()).toBe(values[42]!.toString());
+      const metrics = await (await fetch(`http://${a.metricsAddr()}/metrics`)).text();
+      expect(metrics).toMatch(/replog_grpc_requests_total\{method="Produce",code="OK"\} 1/);
+      expect(metrics).toMatch(/replog_log_end_offset 100/);
+      expect(metrics).toMatch(/replog_log_segments [2-9]/);
+      expect(metrics).toMatch(/replog_log_fsync_duration_seconds_count [1-9]/);
+      expect((await fetch(`http://${a.metricsAddr()}/readyz`)).status).toBe(200);
+      expect((await fetch(`http://${a.metricsAddr()}/healthz`)).status).toBe(200);
+    } finally {
+      client.close();
+    }
+    await a.close();
+    await a.close();
+    const b = await start({ dataDir });
+    const again = new LogApiClient({ addr: b.rpcAddr() });
+    try {
+      expect((await again.consume(99)).value.toString()).toMatch(/^value-99/);
+      expect(await again.produce([Buffer.from('next')])).toBe(100);
+    } finally {
+      again.close();
+    }
+  });
+
+  it('refuses to start with a policy that does not parse', async () => {
+    const dir = await temp.make();
+    const certs = generateCerts(dir);
+    const acl = writeAcl(dir, 'p, root, *, produce\n');
+    writeFileSync(acl.model, '[request_definition]\nr = sub, obj, act\n[matchers]\nm = (((\n');
+    const err = await start({
+      dataDir: join(dir, 'data'),
+      bootstrap: true,
+      serverTlsCertFile: certs.serverCert,
+      serverTlsKeyFile: certs.serverKey,
+      serverTlsCaFile: certs.caCert,
+      aclModelFile: acl.model,
+      aclPolicyFile: acl.policy,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).option).toMatch(/^--acl-(model|policy)-file$/);
+  });
+});
