@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   const echo = await startEcho();
   const Echo = makeGenericClientConstructor(echoDef, 'bench.Echo') as unknown as new (a: string, c: ChannelCredentials) => EchoClient;
   const ec = new Echo(echo.addr, ChannelCredentials.createInsecure());
-  const agent = await Agent.start(loadAgentConfig({ flags: { dataDir: join(dir, 'node'), bootstrap: true, rpcPort: 0, sync: 'always' } }), silentLogger());
+  const agent = await Agent.start(loadAgentConfig({ flags: { dataDir: join(dir, 'node'), bootstrap: true, rpcPort: 0, bindAddr: '127.0.0.1:0', sync: 'always' } }), silentLogger());
   const client = new LogApiClient({ addr: agent.rpcAddr() });
   const rows: Row[] = [];
   try {

@@ -39,6 +39,23 @@ export const agentConfigSchema = z
     rpcPort: port.default(8400),
     advertiseAddr: z.string().min(1).optional(),
     bootstrap: bool.default(false),
+    bootstrapExpect: positiveInt.max(99).optional(),
+    startJoinAddrs: z
+      .union([z.array(z.string()), z.string()])
+      .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0))
+      .pipe(z.array(hostPortSchema))
+      .default([]),
+    gossipKey: z
+      .string()
+      .refine((k) => Buffer.from(k, 'base64').length === 32, { message: 'expected 32 bytes in base64 (e.g. openssl rand -base64 32)' })
+      .optional(),
+    peerTlsCertFile: file.optional(),
+    peerTlsKeyFile: file.optional(),
+    peerTlsCaFile: file.optional(),
+    leaveOnTerminate: bool.default(false),
+    reapTimeoutMs: nonNegativeInt.default(0),
+    raftTickMs: positiveInt.max(10_000).default(100),
+    raftElectionTicks: positiveInt.min(3).max(1000).default(10),
     serverTlsCertFile: file.optional(),
     serverTlsKeyFile: file.optional(),
     serverTlsCaFile: file.optional(),
@@ -177,6 +194,11 @@ function stripUndefined(values: Partial<Record<string, unknown>>): Record<string
 }
 
 interface CombinationInput {
+  bootstrap?: boolean | undefined;
+  bootstrapExpect?: number | undefined;
+  peerTlsCertFile?: string | undefined;
+  peerTlsKeyFile?: string | undefined;
+  peerTlsCaFile?: string | undefined;
   serverTlsCertFile?: string | undefined;
   serverTlsKeyFile?: string | undefined;
   serverTlsCaFile?: string | undefined;
@@ -185,6 +207,18 @@ interface CombinationInput {
 }
 
 function checkCombinations(cfg: CombinationInput, ctx: z.RefinementCtx): void {
+  if (cfg.bootstrap === true && cfg.bootstrapExpect !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['bootstrapExpect'], message: 'use either --bootstrap (one node) or --bootstrap-expect N, not both' });
+  }
+  const peer = [cfg.peerTlsCertFile, cfg.peerTlsKeyFile, cfg.peerTlsCaFile].filter((f) => f !== undefined).length;
+  if (peer > 0 && peer < 3) {
+    const missing = (['peerTlsCertFile', 'peerTlsKeyFile', 'peerTlsCaFile'] as const).find((k) => cfg[k] === undefined);
+    ctx.addIssue({
+      code: 'custom',
+      path: [missing ?? 'peerTlsCertFile'],
+      message: 'peer TLS needs all of --peer-tls-cert-file, --peer-tls-key-file and --peer-tls-ca-file',
+    });
+  }
   const tls = [cfg.serverTlsCertFile, cfg.serverTlsKeyFile, cfg.serverTlsCaFile];
   const tlsGiven = tls.filter((f) => f !== undefined).length;
   if (tlsGiven > 0 && tlsGiven < 3) {

@@ -33,6 +33,5 @@ export { loadAgentConfig, agentConfigSchema, type AgentConfig } from './config.j
 export { Agent } from './agent/agent.js';
 export { LogApiClient, describeRpcError, type LogApiClientOptions, type ClientTls } from './client/log-client.js';
 export { MemoryReplicatedLog } from './server/memory-replicated-log.js';
-export { LocalReplicatedLog } from './server/local-replicated-log.js';
 export { toStatus, LEADER_METADATA_KEY } from './server/status.js';
 export { Mux, RAFT_MAGIC_BYTE, type RaftConnectionHandler } from './mux/mux.js';

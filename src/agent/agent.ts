@@ -1,30 +1,53 @@
 /**
- * One replog node (no replication yet): the segmented log behind LocalReplicatedLog, the log.v1
- * gRPC service and health service behind the one-port mux, optional mTLS + ACL, and the
- * metrics HTTP server. Components start in order and close in reverse.
+ * One replog node: identity and Raft storage on disk, the Raft node driving the segmented log,
+ * the log.v1 gRPC service and health service behind the one-port mux (Raft peers on the same
+ * port), SWIM gossip for membership, optional mTLS + ACL, and the metrics HTTP server.
+ * Components start in order and close in reverse; the start-up contract of ARCHITECTURE 7 decides
+ * whether the node resumes, bootstraps, or waits in gossip to join.
  */
 import { readFile } from 'node:fs/promises';
 import type { AgentConfig } from '../config.js';
 import { splitHostPort } from '../config.js';
 import { ConfigError, errnoCode } from '../errors.js';
-import { Log, parseSyncPolicy } from '../log/index.js';
+import { NodeFileSystem, parseSyncPolicy } from '../log/index.js';
 import type { Logger } from '../logger.js';
+import { Membership, UdpTransport } from '../membership/index.js';
 import { Mux, type MuxTls } from '../mux/mux.js';
+import type { NodeId, RaftOptions } from '../raft/core/types.js';
+import { LogStorage } from '../raft/log-storage.js';
+import { RaftNode } from '../raft/node.js';
+import { RaftReplicatedLog } from '../raft/raft-replicated-log.js';
+import { TcpTransport, type PeerTlsOptions } from '../raft/tcp-transport.js';
 import { AclAuthorizer, allowAll, requireCertificate, type Authorizer } from '../server/auth.js';
 import { GrpcApiServer } from '../server/grpc-server.js';
-import { LocalReplicatedLog } from '../server/local-replicated-log.js';
 import { defaultServiceLimits } from '../server/log-service.js';
 import { MetricsHttpServer } from '../server/metrics-http.js';
 import { ServerMetrics } from '../server/metrics.js';
+import { Prng } from '../util/prng.js';
+import { AddressBook } from './address-book.js';
+import { clusterIdOf } from './bootstrap.js';
+import { ClusterManager } from './cluster-manager.js';
 import { ComponentStack } from './component-stack.js';
-import { logDir, prepareDataDir } from './data-dir.js';
+import { DeferredReplicatedLog } from './deferred-log.js';
+import { IdentityFile } from './identity.js';
 
 /** Connections with no call for this long are closed by the gRPC server. */
 const idleConnectionTimeoutMs = 5 * 60_000;
 
+/** How the node came up. */
+export type StartMode = 'resume' | 'bootstrap' | 'join';
+
+interface RaftParts {
+  node: RaftNode;
+  log: RaftReplicatedLog;
+  transport: TcpTransport;
+}
+
 export class Agent {
   private ready = false;
   private closing: Promise<void> | undefined;
+  private raft: RaftParts | undefined;
+  private readonly joinAbort = new AbortController();
 
   private constructor(
     readonly config: AgentConfig,
@@ -33,7 +56,10 @@ export class Agent {
     private readonly mux: Mux,
     private readonly metricsHttp: MetricsHttpServer | undefined,
     private readonly grpc: GrpcApiServer,
-    readonly log: LocalReplicatedLog,
+    readonly log: DeferredReplicatedLog,
+    readonly nodeId: NodeId,
+    readonly membership: Membership,
+    readonly mode: StartMode,
   ) {}
 
   /** Starts every component; on failure closes what started and rethrows. */
@@ -50,24 +76,56 @@ export class Agent {
 
   private static async startComponents(config: AgentConfig, rootLogger: Logger, logger: Logger, stack: ComponentStack): Promise<Agent> {
     const tls = await loadTls(config);
+    const peerTls = await loadPeerTls(config);
     const authorizer = await buildAuthorizer(config, tls !== undefined);
-    const mode = await prepareDataDir(config.dataDir, config.bootstrap);
-    if (mode === 'resume' && config.bootstrap) logger.info('the data dir holds a log: resuming it, --bootstrap is ignored');
-    const metrics = new ServerMetrics();
     const bind = splitHostPort(config.bindAddr);
     if (!bind) throw new ConfigError('--bind-addr', `expected HOST:PORT, got ${config.bindAddr}`);
-    const log = await stack.start('log', async () => {
-      const raw = await Log.open(logDir(config.dataDir), {
-        segment: { maxStoreBytes: config.maxStoreBytes, maxIndexBytes: config.maxIndexBytes, initialOffset: config.initialOffset },
-        maxRecordBytes: config.maxRecordBytes,
-        sync: parseSyncPolicy(config.sync),
-        logger: rootLogger,
-        onFsync: metrics.observeFsync,
-      });
-      const rpcAddr = `${config.advertiseAddr ?? bind.host}:${config.rpcPort}`;
-      return Object.assign(new LocalReplicatedLog(raw, { id: config.nodeName, rpcAddr, isLeader: true }), { name: 'log' });
+    const fs = new NodeFileSystem();
+    const identity = await openIdentity(fs, config);
+    const self = identity.nodeId;
+    const metrics = new ServerMetrics();
+    const storage = await stack.start('storage', async () =>
+      Object.assign(
+        await LogStorage.open({
+          dir: config.dataDir,
+          fs,
+          logger: rootLogger,
+          logOptions: {
+            segment: { maxStoreBytes: config.maxStoreBytes, maxIndexBytes: config.maxIndexBytes },
+            maxRecordBytes: config.maxRecordBytes,
+            sync: parseSyncPolicy(config.sync),
+            onFsync: metrics.observeFsync,
+          },
+        }),
+        { name: 'storage' },
+      ),
+    );
+    const mode = startMode(config, storage.isInitialized());
+    if (mode === 'resume' && (config.bootstrap || config.bootstrapExpect !== undefined)) {
+      logger.info('the data dir holds Raft state: resuming it, the bootstrap flags are ignored');
+    }
+    const addresses = new AddressBook();
+    const waiting = { reason: (): string => 'starting' };
+    const log = new DeferredReplicatedLog(() => waiting.reason());
+    metrics.setLogStats(() => ({ endOffset: log.highestOffset() + 1, sizeBytes: storage.log.sizeBytes(), segmentCount: storage.log.segmentCount() }));
+    const metricsHttp = await startMetrics(config, stack, metrics, () => agent.ready);
+
+    // Closed in reverse: Raft (once started) after gRPC and gossip, before storage.
+    stack.push('raft', () => agent.closeRaft());
+    const udp = await bindGossip(config, bind);
+    const advertiseHost = config.advertiseAddr ?? bind.host;
+    const membership = new Membership({
+      name: config.nodeName,
+      transport: udp,
+      advertiseAddr: `${advertiseHost}:${udp.localAddress().split(':').pop() ?? bind.port}`,
+      gossipKey: config.gossipKey,
+      logger: rootLogger,
     });
-    metrics.setLogStats(() => log.stats());
+    stack.push('membership', async () => {
+      if (agent.leaving) await membership.leave(2000).catch(() => undefined);
+      await membership.close();
+    });
+
     const grpc = new GrpcApiServer({
       log,
       authorizer,
@@ -79,17 +137,75 @@ export class Agent {
     });
     stack.push('grpc', () => grpc.close(config.shutdownTimeoutMs));
     const mux = await stack.start('mux', () => listenMux(config, bind.host, grpc, tls, rootLogger));
-    const metricsHttp = await startMetrics(config, stack, metrics, () => agent.ready);
-    const agent = new Agent(config, logger, stack, mux, metricsHttp, grpc, log);
+    const rpcAddr = `${advertiseHost}:${mux.port()}`;
+    const manager = new ClusterManager({
+      self,
+      rpcAddr,
+      membership,
+      addresses,
+      logger: rootLogger,
+      reapTimeoutMs: config.reapTimeoutMs > 0 ? config.reapTimeoutMs : null,
+      minVoters: config.bootstrapExpect ?? 1,
+      promoteLagEntries: 1000,
+      reconcileIntervalMs: 1000,
+    });
+    waiting.reason = () => manager.waitReason();
+    stack.push('cluster-manager', () => Promise.resolve(manager.close()));
+    stack.push('leadership', () => agent.handOverLeadership());
+    const agent = new Agent(config, logger, stack, mux, metricsHttp, grpc, log, self, membership, mode);
+    const cluster = identity.identity.cluster;
+    manager.publishCluster(cluster?.id, cluster?.initialOffset);
+    manager.start();
+    membership.start();
+    addresses.set(self, rpcAddr);
+    agent.joinInBackground(config.startJoinAddrs);
+
+    const startRaft = (clusterId: string): void => {
+      agent.raft = startRaftParts({ config, self, clusterId, storage, addresses, peerTls, logger: rootLogger });
+      mux.registerRaftHandler((sock) => agent.raft?.transport.accept(sock));
+      log.attach(agent.raft.log);
+      manager.attach(agent.raft.node);
+      agent.raft.node.start();
+    };
+
+    if (mode === 'bootstrap') {
+      const initial = { voters: [self], learners: [] };
+      const clusterId = clusterIdOf(initial);
+      await storage.initialize(config.initialOffset, initial);
+      await identity.setCluster(clusterId, config.initialOffset);
+      manager.publishCluster(clusterId, config.initialOffset);
+      startRaft(clusterId);
+    } else if (mode === 'resume') {
+      if (!cluster) throw new ConfigError('--data-dir', `${config.dataDir} holds Raft state but no cluster identity (node.json): restore it or wipe the data dir`);
+      startRaft(cluster.id);
+    } else {
+      const expect = config.bootstrapExpect ?? null;
+      void (async () => {
+        const decision = await manager.awaitStartDecision(expect, agent.joinAbort.signal);
+        const clusterId = decision.clusterId;
+        const initialOffset = decision.type === 'join' ? decision.initialOffset : config.initialOffset;
+        await storage.initialize(initialOffset, decision.type === 'bootstrap' ? decision.config : undefined);
+        await identity.setCluster(clusterId, initialOffset);
+        manager.publishCluster(clusterId, initialOffset);
+        logger.info({ decision: decision.type, clusterId }, decision.type === 'bootstrap' ? 'bootstrapping a new cluster' : 'joining the cluster: waiting for the leader to add this node');
+        startRaft(clusterId);
+      })().catch((err: unknown) => {
+        if (!agent.joinAbort.signal.aborted) logger.error({ err }, 'could not join a cluster');
+      });
+    }
+
     grpc.setServing(true);
     agent.ready = true;
     logger.info(
       {
+        nodeId: self,
         rpcAddr: agent.rpcAddr(),
+        gossipAddr: membership.localMember().addr,
         metricsAddr: metricsHttp?.address(),
         dataDir: config.dataDir,
         mode,
         tls: tls !== undefined,
+        peerTls: peerTls !== undefined,
         authorization: authorizer instanceof AclAuthorizer ? 'acl' : tls ? 'any valid client certificate' : 'off',
         sync: config.sync,
       },
@@ -97,6 +213,9 @@ export class Agent {
     );
     return agent;
   }
+
+  /** Set by leave(): the node leaves the cluster for good when it closes. */
+  private leaving = false;
 
   /** `host:port` the API listens on (the bound port). */
   rpcAddr(): string {
@@ -111,19 +230,155 @@ export class Agent {
     return this.ready;
   }
 
+  /** The Raft node, once this node belongs to a cluster. */
+  raftNode(): RaftNode | undefined {
+    return this.raft?.node;
+  }
+
   /**
-   * Graceful stop: not ready, stop accepting connections, let in-flight calls finish (up to
-   * shutdownTimeoutMs), then sync and close the log. Idempotent.
+   * Graceful stop: hand leadership over, stop accepting connections, let in-flight calls finish
+   * (up to shutdownTimeoutMs), stop gossip (a restart, not a departure, unless the node leaves),
+   * then stop Raft and sync and close the log. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.ready = false;
+      this.joinAbort.abort();
       this.grpc.setServing(false);
       this.logger.info('agent stopping');
       await this.stack.close();
       this.logger.info('agent stopped');
     })();
     return this.closing;
+  }
+
+  /** Leaves the cluster for good on close (leave-on-terminate, admin leave). */
+  markLeaving(): void {
+    this.leaving = true;
+  }
+
+  private joinInBackground(seeds: readonly string[]): void {
+    if (seeds.length === 0) return;
+    this.membership.join(seeds, { signal: this.joinAbort.signal }).catch((err: unknown) => {
+      if (!this.joinAbort.signal.aborted) this.logger.warn({ err }, 'gossip join failed');
+    });
+  }
+
+  /** On SIGTERM: a leader hands leadership to the most caught-up voter first (bounded wait). */
+  private async handOverLeadership(): Promise<void> {
+    const node = this.raft?.node;
+    if (!node || node.softState().role !== 'leader') return;
+    const status = node.status();
+    let best: { id: NodeId; match: number } | undefined;
+    for (const [id, pr] of status.progress) {
+      if (id === this.nodeId || !status.config.voters.includes(id) || !pr.recentActive) continue;
+      if (!best || pr.match > best.match) best = { id, match: pr.match };
+    }
+    if (!best) return;
+    try {
+      node.transferLeadership(best.id);
+    } catch (err) {
+      this.logger.warn({ err, to: best.id }, 'leadership transfer refused');
+      return;
+    }
+    const deadline = Date.now() + this.config.raftTickMs * this.config.raftElectionTicks * 2;
+    while (node.softState().role === 'leader' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    this.logger.info({ to: best.id, transferred: node.softState().role !== 'leader' }, 'leadership handed over');
+  }
+
+  private async closeRaft(): Promise<void> {
+    const raft = this.raft;
+    if (!raft) return;
+    await raft.log.close();
+    await raft.transport.close();
+  }
+}
+
+function startMode(config: AgentConfig, initialized: boolean): StartMode {
+  if (initialized) return 'resume';
+  if (config.bootstrap) return 'bootstrap';
+  if (config.bootstrapExpect !== undefined || config.startJoinAddrs.length > 0) return 'join';
+  throw new ConfigError(
+    '--bootstrap',
+    `${config.dataDir} holds no Raft state: add --bootstrap (a new one-node cluster), --bootstrap-expect N with --start-join-addrs (a new N-node cluster), or --start-join-addrs (join an existing cluster)`,
+  );
+}
+
+function startRaftParts(o: {
+  config: AgentConfig;
+  self: NodeId;
+  clusterId: string;
+  storage: LogStorage;
+  addresses: AddressBook;
+  peerTls: PeerTlsOptions | undefined;
+  logger: Logger;
+}): RaftParts {
+  const transport = new TcpTransport({ localId: o.self, clusterId: o.clusterId, resolve: (id) => o.addresses.get(id), tls: o.peerTls, logger: o.logger });
+  const raftOptions: RaftOptions = {
+    id: o.self,
+    electionTicks: o.config.raftElectionTicks,
+    heartbeatTicks: 1,
+    preVote: true,
+    checkQuorum: true,
+    maxInflightMsgs: 256,
+    maxInflightBytes: 64 * 1024 * 1024,
+    maxMsgBytes: 1024 * 1024,
+    promoteLagEntriesMax: 1000,
+  };
+  const node = new RaftNode({
+    raft: raftOptions,
+    storage: o.storage,
+    transport,
+    random: new Prng(Math.floor(Math.random() * 2 ** 32)),
+    logger: o.logger,
+    tickMs: o.config.raftTickMs,
+  });
+  const log = new RaftReplicatedLog({
+    node,
+    storage: o.storage,
+    transport,
+    addressOf: (id) => o.addresses.get(id),
+    logger: o.logger,
+    // Long enough for one election with randomized timeouts.
+    leaderWaitMs: 3 * o.config.raftTickMs * o.config.raftElectionTicks,
+  });
+  return { node, log, transport };
+}
+
+async function openIdentity(fs: NodeFileSystem, config: AgentConfig): Promise<IdentityFile> {
+  try {
+    return await IdentityFile.open(fs, config.dataDir, config.nodeName);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError('--data-dir', `${config.dataDir} is not usable (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+async function bindGossip(config: AgentConfig, bind: { host: string; port: number }): Promise<UdpTransport> {
+  try {
+    return await UdpTransport.bind({ host: bind.host, port: bind.port });
+  } catch (err) {
+    throw new ConfigError('--bind-addr', `cannot bind the gossip port ${config.bindAddr}: ${describeListenError(err)}`);
+  }
+}
+
+async function loadPeerTls(config: AgentConfig): Promise<PeerTlsOptions | undefined> {
+  const { peerTlsCertFile: cert, peerTlsKeyFile: key, peerTlsCaFile: ca } = config;
+  if (cert === undefined || key === undefined || ca === undefined) return undefined;
+  const files = {
+    cert: await readOption('--peer-tls-cert-file', cert),
+    key: await readOption('--peer-tls-key-file', key),
+    ca: await readOption('--peer-tls-ca-file', ca),
+  };
+  // Peers are trusted by the CA alone: their certificates need not name their addresses.
+  return { dial: { ...files, checkServerIdentity: () => undefined }, accept: files };
+}
+
+async function readOption(option: string, path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new ConfigError(option, `cannot read ${path} (${errnoCode(err) ?? String(err)})`);
   }
 }
 
@@ -160,17 +415,10 @@ async function startMetrics(config: AgentConfig, stack: ComponentStack, metrics:
 async function loadTls(config: AgentConfig): Promise<MuxTls | undefined> {
   const { serverTlsCertFile: cert, serverTlsKeyFile: key, serverTlsCaFile: ca } = config;
   if (cert === undefined || key === undefined || ca === undefined) return undefined;
-  const read = async (option: string, path: string): Promise<Buffer> => {
-    try {
-      return await readFile(path);
-    } catch (err) {
-      throw new ConfigError(option, `cannot read ${path} (${errnoCode(err) ?? String(err)})`);
-    }
-  };
   return {
-    cert: await read('--server-tls-cert-file', cert),
-    key: await read('--server-tls-key-file', key),
-    ca: await read('--server-tls-ca-file', ca),
+    cert: await readOption('--server-tls-cert-file', cert),
+    key: await readOption('--server-tls-key-file', key),
+    ca: await readOption('--server-tls-ca-file', ca),
   };
 }
 

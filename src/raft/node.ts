@@ -78,6 +78,7 @@ export class RaftNode {
   private readonly reads = new Map<number, PendingRead>();
   private nextReadContext = 1;
   private readonly commitListeners: ((commit: number) => void)[] = [];
+  private leaderWaiters: (() => void)[] = [];
   /** Storage maintenance (compaction) run by the persistence loop between Readys. */
   private tasks: (() => Promise<void>)[] = [];
 
@@ -96,8 +97,13 @@ export class RaftNode {
     return this.opts.raft.id;
   }
 
-  /** Starts ticking. The owner routes incoming Raft messages to step(). */
+  /**
+   * Starts ticking. The owner routes incoming Raft messages to step(). A node that is the only
+   * voter of its configuration campaigns at once instead of waiting out an election timeout.
+   */
   start(): void {
+    const { config } = this.core.status();
+    if (config.voters.length === 1 && config.voters[0] === this.id) this.core.campaign();
     this.ticker = setInterval(() => {
       if (this.closed) return;
       this.core.tick();
@@ -190,6 +196,24 @@ export class RaftNode {
 
   softState(): SoftState {
     return this.soft;
+  }
+
+  /** Resolves true once a leader is known (at once if one is), false after `timeoutMs`. */
+  waitForLeader(timeoutMs: number): Promise<boolean> {
+    if (this.soft.leader !== null) return Promise.resolve(true);
+    if (this.closed || timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(this.soft.leader !== null);
+      };
+      const timer = setTimeout(() => {
+        this.leaderWaiters = this.leaderWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, timeoutMs);
+      timer.unref();
+      this.leaderWaiters.push(done);
+    });
   }
 
   /**
@@ -343,6 +367,11 @@ export class RaftNode {
     this.soft = soft;
     if (was.role === soft.role && was.leader === soft.leader && was.term === soft.term) return;
     this.log.info({ role: soft.role, leader: soft.leader, term: soft.term }, 'raft state changed');
+    if (soft.leader !== null && this.leaderWaiters.length > 0) {
+      const waiters = this.leaderWaiters;
+      this.leaderWaiters = [];
+      for (const w of waiters) w();
+    }
     if (was.role === 'leader' && soft.role !== 'leader') {
       // Rule 6: never retried by us; the client learns the outcome is unknown.
       this.failAll(new UnavailableError('leadership was lost; the outcome of this request is unknown', undefined));

@@ -23,6 +23,8 @@ export interface RaftReplicatedLogOptions {
   addressOf: (id: NodeId) => string | undefined;
   logger: Logger;
   forwardTimeoutMs?: number;
+  /** How long a produce waits for a leader to be elected before UNAVAILABLE (default 0). */
+  leaderWaitMs?: number;
 }
 
 /** The human name in a NodeId (`name/uuid`). */
@@ -58,6 +60,8 @@ export class RaftReplicatedLog implements ReplicatedLog {
 
   async append(values: readonly Buffer[], _opts?: AppendOptions): Promise<number> {
     if (values.length === 0) return this.storage.translator.nextOffsetAt(this.storage.translator.nextIndex());
+    // During an election, wait a little for a leader rather than failing at once.
+    await this.node.waitForLeader(this.opts.leaderWaitMs ?? 0);
     const soft = this.node.softState();
     if (soft.role === 'leader') return this.appendAsLeader(values);
     if (soft.leader === null) throw new UnavailableError('no leader is known; retry shortly');

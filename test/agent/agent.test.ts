@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 async function start(flags: Record<string, unknown>): Promise<Agent> {
-  const agent = await Agent.start(loadAgentConfig({ flags: { rpcPort: 0, ...flags } }), silentLogger());
+  const agent = await Agent.start(loadAgentConfig({ flags: { rpcPort: 0, bindAddr: '127.0.0.1:0', ...flags } }), silentLogger());
   agents.push(agent);
   return agent;
 }
