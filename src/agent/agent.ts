@@ -252,9 +252,26 @@ export class Agent {
     return this.closing;
   }
 
-  /** Leaves the cluster for good on close (leave-on-terminate, admin leave). */
-  markLeaving(): void {
+  /**
+   * Leaves the cluster for good (leave-on-terminate, admin leave): a leader hands leadership over
+   * first; then gossip announces the departure and the leader removes this node from the
+   * configuration. Resolves once this node sees itself removed, or after `timeoutMs`.
+   */
+  async leave(timeoutMs: number): Promise<boolean> {
     this.leaving = true;
+    const node = this.raft?.node;
+    await this.handOverLeadership();
+    await this.membership.leave(Math.min(timeoutMs, 2000));
+    if (!node) return true;
+    const deadline = Date.now() + timeoutMs;
+    const member = (): boolean => {
+      const { config } = node.status();
+      return config.voters.includes(this.nodeId) || config.learners.includes(this.nodeId);
+    };
+    while (member() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const removed = !member();
+    this.logger.info({ removed }, removed ? 'left the cluster' : 'left gossip, but the removal from the configuration was not seen in time');
+    return removed;
   }
 
   private joinInBackground(seeds: readonly string[]): void {

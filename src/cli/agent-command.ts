@@ -60,6 +60,7 @@ export function agentCommand(): Command {
       process.once('SIGTERM', force);
       logger.info({ signal }, 'signal received, shutting down');
       try {
+        if (config.leaveOnTerminate && signal === 'SIGTERM') await agent.leave(config.shutdownTimeoutMs);
         await agent.close();
       } finally {
         logger.flush();

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { agentCommand } from './agent-command.js';
+import { clusterCommand } from './cluster-command.js';
 import { consumeCommand } from './consume-command.js';
 import { produceCommand } from './produce-command.js';
 import { serversCommand } from './servers-command.js';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
   program.addCommand(agentCommand());
+  program.addCommand(clusterCommand());
   program.addCommand(produceCommand());
   program.addCommand(consumeCommand());
   program.addCommand(serversCommand());

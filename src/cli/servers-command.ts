@@ -1,4 +1,4 @@
-/** `replog servers`: the cluster's members as the node at --addr knows them. */
+/** `replog servers`: the cluster's members as the first reachable node of --addr knows them. */
 import { Command } from 'commander';
 import { describeRpcError } from '../client/log-client.js';
 import { addClientOptions, connect, type ClientFlags } from './client-options.js';
