@@ -4,7 +4,7 @@ NPM ?= npm
 NODE ?= node
 export NO_COLOR ?= 1
 
-.PHONY: all install build test typecheck lint unit run bench bench-log clean gen gen-check bench-api bench-raft sim test-raft-core test-membership
+.PHONY: all install build test typecheck lint unit run bench bench-log clean gen gen-check bench-api bench-raft sim test-raft-core test-membership test-client
 
 all: build
 
@@ -75,3 +75,7 @@ test-raft-core: install
 # SWIM membership: seeded simulations (loss, partitions, restarts), hostile input, real UDP on loopback.
 test-membership: install
 	npx vitest run test/membership/
+
+# The cluster client (ReplogClient) against a fake 3-node cluster, and the CLI on top of it.
+test-client: install
+	npx vitest run test/client/

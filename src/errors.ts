@@ -235,3 +235,36 @@ export function errnoCode(err: unknown): string | undefined {
 function describeCause(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
+
+/**
+ * Client side: a produce reached a node (or may have) and no answer says whether it was appended
+ * (UNAVAILABLE after sending, a lost connection, a deadline). Retrying may duplicate the records
+ * (ARCHITECTURE 3a rule 6); the client retries only when the caller opted in (`retryUnknown`).
+ */
+export class OutcomeUnknownError extends UnavailableError {
+  readonly outcomeUnknown = true;
+  constructor(
+    /** The node the request was sent to. */
+    readonly addr: string,
+    /** Records whose outcome is unknown. */
+    readonly records: number,
+    cause: unknown,
+    leaderAddr?: string,
+  ) {
+    super(`outcome of ${records} record(s) sent to ${addr} is unknown (they may or may not be appended): ${describeCause(cause)}`, leaderAddr);
+    this.cause = cause;
+  }
+}
+
+/** Client side: every attempt failed retryably, within `attempts` tries and `elapsedMs`. */
+export class RetriesExhaustedError extends UnavailableError {
+  constructor(
+    readonly operation: string,
+    readonly attempts: number,
+    readonly elapsedMs: number,
+    cause: unknown,
+  ) {
+    super(`${operation} failed after ${attempts} attempt(s) in ${elapsedMs} ms: ${describeCause(cause)}`);
+    this.cause = cause;
+  }
+}

@@ -35,3 +35,12 @@ export { LogApiClient, describeRpcError, type LogApiClientOptions, type ClientTl
 export { MemoryReplicatedLog } from './server/memory-replicated-log.js';
 export { toStatus, LEADER_METADATA_KEY } from './server/status.js';
 export { Mux, RAFT_MAGIC_BYTE, type RaftConnectionHandler } from './mux/mux.js';
+export {
+  ReplogClient,
+  type ReplogClientOptions,
+  type ProduceOptions,
+  type ConsumeStreamOptions,
+  type ProduceStreamOptions,
+  type ProduceStreamResult,
+} from './client/replog-client.js';
+export { defaultRetryPolicy, type RetryPolicy } from './client/retry-budget.js';

@@ -1,7 +1,8 @@
 /**
  * A small client of the log.v1 API, used by the CLI and tests. Produce uses the batch form by
  * default (one request, many records); streams are async iterables with bounded buffering.
- * Leader routing (GetServers, `replog-leader`) comes with replication.
+ * This is the per-node building block: leader routing, follower reads and retries are in
+ * ReplogClient (replog-client.ts).
  */
 import { ChannelCredentials, Metadata, status as Status, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import {
@@ -30,6 +31,8 @@ export interface LogApiClientOptions {
   tls?: ClientTls;
   /** Deadline of each unary call. */
   callTimeoutMs?: number;
+  /** Extra grpc-js channel options (e.g. reconnect backoff). */
+  channelOptions?: Record<string, string | number>;
 }
 
 export interface ProducedBatch {
@@ -49,6 +52,10 @@ export interface ProduceStreamOptions {
 export interface ConsumeStreamOptions {
   /** Stop at the log's highest offset as of the start instead of following the tail. */
   untilHigh?: boolean;
+  /** Stop after this offset (wins over untilHigh; nothing is read when it is below the start). */
+  untilOffset?: number;
+  /** Called with the server's high offset when untilHigh reads it. */
+  onHighOffset?: (high: number) => void;
   /** Records per response; 0 = one record per message (proglog form). */
   maxBatchRecords?: number;
   signal?: AbortSignal;
@@ -67,6 +74,7 @@ export class LogApiClient {
       'grpc.max_send_message_length': 64 * 1024 * 1024,
     };
     if (opts.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = opts.tls.serverName;
+    Object.assign(channelOptions, opts.channelOptions);
     this.raw = new LogClient(opts.addr, creds, channelOptions);
     this.callTimeoutMs = opts.callTimeoutMs ?? 30_000;
   }
@@ -100,8 +108,8 @@ export class LogApiClient {
     return fromWire(res.record);
   }
 
-  async servers(): Promise<ServerInfo[]> {
-    const res = await this.unary<GetServersRequest, GetServersResponse>((req, md, o, cb) => this.raw.getServers(req, md, o, cb), {});
+  async servers(timeoutMs?: number): Promise<ServerInfo[]> {
+    const res = await this.unary<GetServersRequest, GetServersResponse>((req, md, o, cb) => this.raw.getServers(req, md, o, cb), {}, timeoutMs);
     return res.servers.map((s) => ({ id: s.id, rpcAddr: s.rpcAddr, isLeader: s.isLeader }));
   }
 
@@ -110,15 +118,17 @@ export class LogApiClient {
    * after the highest offset the log held when the stream started (nothing to read: no records).
    */
   async *consumeStream(offset: number, opts: ConsumeStreamOptions = {}): AsyncGenerator<ConsumedRecord> {
+    if (opts.untilOffset !== undefined && opts.untilOffset < offset) return;
     const stream = this.raw.consumeStream({ offset: BigInt(offset), maxBatchRecords: opts.maxBatchRecords ?? 1000, maxBatchBytes: 0 });
     const onAbort = (): void => stream.cancel();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    let high = Infinity;
-    if (opts.untilHigh) {
-      high = await highOffsetOf(stream);
-      if (high < offset) return stream.cancel();
-    }
     try {
+      let high = opts.untilOffset ?? Infinity;
+      if (opts.untilHigh && opts.untilOffset === undefined) {
+        high = await highOffsetOf(stream);
+        opts.onHighOffset?.(high);
+        if (high < offset) return;
+      }
       for await (const res of stream as AsyncIterable<{ record?: WireRecord; records: WireRecord[] }>) {
         const records = res.record ? [res.record] : res.records;
         for (const r of records) {
@@ -178,9 +188,10 @@ export class LogApiClient {
   private unary<Req, Res>(
     call: (req: Req, md: Metadata, opts: { deadline: Date }, cb: (err: ServiceError | null, res: Res) => void) => unknown,
     req: Req,
+    timeoutMs = this.callTimeoutMs,
   ): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
-      call(req, new Metadata(), { deadline: new Date(Date.now() + this.callTimeoutMs) }, (err, res) => {
+      call(req, new Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
         if (err) reject(err);
         else resolve(res);
       });

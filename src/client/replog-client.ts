@@ -1,0 +1,359 @@
+/**
+ * ReplogClient: the cluster-aware client. It discovers the members with GetServers from any of
+ * its bootstrap addresses, sends produces to the leader, spreads reads over followers (falling
+ * back to the leader), follows leader changes (`replog-leader` trailer, GetServers refresh) and
+ * retries with bounded exponential backoff.
+ *
+ * Retry rule (ARCHITECTURE 3a rule 6): a produce is retried automatically only when it provably
+ * never left this process (no connection to the node). Once sent, an UNAVAILABLE or a deadline
+ * means "outcome unknown": the records may be appended, so the call fails with
+ * OutcomeUnknownError unless the caller opted in to at-least-once with `retryUnknown: true`.
+ * Reads are idempotent and always retried (on another node).
+ */
+import type { ChannelInterface as Channel, connectivityState as ConnectivityState } from '@grpc/grpc-js';
+import { ClosedError, InvalidArgumentError, OutcomeUnknownError, UnavailableError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { ConsumedRecord, ServerInfo } from '../replicated-log.js';
+import { awaitReady } from './channel-ready.js';
+import { LogApiClient, type ClientTls } from './log-client.js';
+import { ProducePipeline } from './produce-pipeline.js';
+import { ProduceStreamRunner, type ProduceStreamOptions, type ProduceStreamResult } from './produce-stream-runner.js';
+import { resumableConsume, type ResumableConsumeOptions } from './resumable-consume.js';
+import { RetryBudget, defaultRetryPolicy, type RetryPolicy } from './retry-budget.js';
+import { classifyProduceFailure, isOutOfRange, isReadRetryable, leaderHint, type ProduceFailure } from './rpc-status.js';
+import { Topology, isDialable } from './topology.js';
+
+export interface ReplogClientOptions {
+  /** Bootstrap addresses (`host:port`): any node(s) of the cluster. */
+  addrs: readonly string[];
+  tls?: ClientTls;
+  /** Deadline of each unary call (a produce waits for the commit). Default 30 s. */
+  callTimeoutMs?: number;
+  /** How long a produce waits for a connection before trying elsewhere. Default 3 s. */
+  connectTimeoutMs?: number;
+  /** Deadline of GetServers on one node during discovery. Default 3 s. */
+  discoveryTimeoutMs?: number;
+  /** Background refresh of the member list; 0 = only on errors. Default 30 s. */
+  refreshIntervalMs?: number;
+  /** A node that failed is avoided for this long while others are available. Default 5 s. */
+  suspectMs?: number;
+  retry?: Partial<RetryPolicy>;
+  /** At-least-once: retry produces whose outcome is unknown (may duplicate records). Default false. */
+  retryUnknown?: boolean;
+  /** Jitter source in [0, 1) (tests pass a seeded one). Default Math.random. */
+  random?: () => number;
+  logger?: Logger;
+}
+
+export interface ProduceOptions {
+  /** Overrides the client's `retryUnknown` for this call. */
+  retryUnknown?: boolean;
+}
+
+export type ConsumeStreamOptions = ResumableConsumeOptions;
+export type { ProduceStreamOptions, ProduceStreamResult };
+
+type Attempt<T> = { ok: true; value: T } | { ok: false; kind: ProduceFailure; err: unknown };
+
+/** Reconnect quickly after a node comes back (grpc-js's default backoff grows to 120 s). */
+const channelOptions = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 2_000 };
+
+export class ReplogClient {
+  private readonly nodes = new Map<string, LogApiClient>();
+  private readonly topology: Topology;
+  private readonly retryPolicy: RetryPolicy;
+  private readonly logger: Logger;
+  private refreshing: Promise<void> | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: ReplogClientOptions) {
+    if (opts.addrs.length === 0) throw new InvalidArgumentError('ReplogClient needs at least one address');
+    const bad = opts.addrs.find((a) => !isDialable(a));
+    if (bad !== undefined) throw new InvalidArgumentError(`expected HOST:PORT, got "${bad}"`);
+    this.topology = new Topology(opts.addrs, opts.suspectMs ?? 5_000);
+    this.retryPolicy = { ...defaultRetryPolicy, ...opts.retry };
+    this.logger = (opts.logger ?? silentLogger()).child({ component: 'client' });
+  }
+
+  /** Appends one record; resolves with its offset. */
+  produce(value: Buffer | string, opts: ProduceOptions = {}): Promise<number> {
+    return this.produceBatch([typeof value === 'string' ? Buffer.from(value) : value], opts);
+  }
+
+  /** Appends values in one batch request (consecutive offsets); resolves with the first offset. */
+  async produceBatch(values: readonly Buffer[], opts: ProduceOptions = {}): Promise<number> {
+    this.checkOpen();
+    const retryUnknown = opts.retryUnknown ?? this.opts.retryUnknown ?? false;
+    const budget = this.budget('produce');
+    while (budget.next()) {
+      const attempt = await this.tryProduce(values);
+      if (attempt.ok) return attempt.value;
+      if (attempt.kind === 'final' || (attempt.kind === 'unknown' && !retryUnknown)) throw attempt.err;
+      if (attempt.kind === 'unknown') this.logger.warn({ err: describe(attempt.err) }, 'retrying a produce whose outcome is unknown (retryUnknown)');
+      await budget.failed(attempt.err);
+    }
+    throw budget.exhausted();
+  }
+
+  /**
+   * Pipelines groups of values over ProduceStream to the leader, reconnecting to the new leader
+   * when the stream fails. Yields one result per request in order: `ok` with its offsets, or
+   * `unknown` for requests in flight when a stream failed (resent instead with `retryUnknown`).
+   */
+  produceStream(groups: AsyncIterable<readonly Buffer[]> | Iterable<readonly Buffer[]>, opts: ProduceStreamOptions = {}): AsyncGenerator<ProduceStreamResult> {
+    this.checkOpen();
+    const runner = new ProduceStreamRunner(
+      {
+        open: (singleRecord) => this.openPipeline(singleRecord),
+        failed: (addr, err) => this.streamFailed(addr, err),
+        failuresMax: this.retryPolicy.maxAttempts,
+      },
+      { ...opts, retryUnknown: opts.retryUnknown ?? this.opts.retryUnknown ?? false },
+    );
+    return runner.run(groups);
+  }
+
+  /** Reads one record from a follower (the leader when a follower does not have it yet). */
+  async consume(offset: number): Promise<ConsumedRecord> {
+    this.checkOpen();
+    const budget = this.budget('consume');
+    while (budget.next()) {
+      let addr: string | undefined;
+      try {
+        const target = await this.readTarget();
+        addr = target.addr;
+        return await target.node.consume(offset);
+      } catch (err) {
+        if (isOutOfRange(err) && addr !== undefined) return this.consumeFromLeader(offset, addr, err);
+        if (!isReadRetryable(err)) throw err;
+        if (addr !== undefined) await this.nodeFailed(addr, err);
+        await budget.failed(err);
+      }
+    }
+    throw budget.exhausted();
+  }
+
+  /**
+   * Records from `offset` on, from a follower; follows the tail until `signal` aborts, or with
+   * `untilHigh` stops at the serving node's highest offset when the stream started. When the node
+   * fails the stream resumes on another one at the next offset: no gaps, no duplicates.
+   */
+  consumeStream(offset: number, opts: ConsumeStreamOptions = {}): AsyncGenerator<ConsumedRecord> {
+    this.checkOpen();
+    const routing = {
+      readTarget: () => this.readTarget(),
+      nodeFailed: (addr: string, err: unknown) => this.nodeFailed(addr, err),
+      budget: (operation: string) => this.budget(operation),
+    };
+    return resumableConsume(routing, offset, { maxBatchRecords: 1000, ...opts });
+  }
+
+  /** The members as a node reports them now (a fresh GetServers). */
+  async servers(): Promise<ServerInfo[]> {
+    await this.refresh();
+    return this.topology.servers();
+  }
+
+  /** The leader's address as last learned, if any. */
+  leaderAddr(): string | undefined {
+    return this.topology.leaderAddr();
+  }
+
+  /**
+   * For callers with their own generated stubs: the channel to use for `method` (a log.v1 method
+   * name such as `produce`, `ConsumeStream` or `/log.v1.Log/Produce`): produce -> the leader,
+   * consume -> a follower. Pass it as `new LogClient(addr, credentials, { channelOverride: channel })`;
+   * do not close such stubs (the channel belongs to this client). No retries happen there.
+   */
+  async pickChannel(method: string): Promise<{ addr: string; channel: Channel }> {
+    this.checkOpen();
+    const name = method.replace(/^\/?log\.v1\.Log\//, '').toLowerCase();
+    const addr = name === 'produce' || name === 'producestream' ? await this.leaderTarget() : (await this.readTarget()).addr;
+    return { addr, channel: this.node(addr).raw.getChannel() };
+  }
+
+  /** Diagnostics: the grpc-js connectivity state of the channel to `addr` (undefined: no channel). */
+  connectivity(addr: string): ConnectivityState | undefined {
+    return this.nodes.get(addr)?.raw.getChannel().getConnectivityState(false);
+  }
+
+  /** Asks the members again (one GetServers in flight at a time). */
+  refresh(): Promise<void> {
+    this.checkOpen();
+    this.refreshing ??= this.discover().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  /** Closes every channel and stops the refresh timer. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.refreshTimer);
+    for (const node of this.nodes.values()) node.close();
+    this.nodes.clear();
+  }
+
+  private async tryProduce(values: readonly Buffer[]): Promise<Attempt<number>> {
+    let addr: string;
+    try {
+      addr = await this.leaderTarget();
+    } catch (err) {
+      return { ok: false, kind: isReadRetryable(err) ? 'not-sent' : 'final', err };
+    }
+    const node = this.node(addr);
+    if (!(await awaitReady(node.raw.getChannel(), this.connectTimeoutMs()))) {
+      const err = new UnavailableError(`cannot connect to ${addr}`);
+      await this.nodeFailed(addr, err);
+      return { ok: false, kind: 'not-sent', err };
+    }
+    try {
+      return { ok: true, value: await node.produce(values) };
+    } catch (err) {
+      const kind = classifyProduceFailure(err);
+      if (kind === 'final') return { ok: false, kind, err };
+      await this.learnLeader(addr, err);
+      if (kind === 'not-sent') return { ok: false, kind, err };
+      return { ok: false, kind, err: new OutcomeUnknownError(addr, values.length, err, leaderHint(err)) };
+    }
+  }
+
+  private async openPipeline(singleRecord: boolean): Promise<ProducePipeline> {
+    const budget = this.budget('produceStream');
+    while (budget.next()) {
+      try {
+        const addr = await this.leaderTarget();
+        const node = this.node(addr);
+        if (await awaitReady(node.raw.getChannel(), this.connectTimeoutMs())) {
+          return new ProducePipeline(addr, node.raw.produceStream(), singleRecord);
+        }
+        const err = new UnavailableError(`cannot connect to ${addr}`);
+        await this.nodeFailed(addr, err);
+        await budget.failed(err);
+      } catch (err) {
+        if (!isReadRetryable(err)) throw err;
+        await budget.failed(err);
+      }
+    }
+    throw budget.exhausted();
+  }
+
+  private async streamFailed(addr: string, err: unknown): Promise<void> {
+    if (classifyProduceFailure(err) === 'not-sent') await this.nodeFailed(addr, err);
+    else await this.learnLeader(addr, err);
+  }
+
+  private async consumeFromLeader(offset: number, triedAddr: string, err: unknown): Promise<ConsumedRecord> {
+    const leader = this.topology.leaderAddr();
+    if (leader === undefined || leader === triedAddr) throw err;
+    return this.node(leader).consume(offset);
+  }
+
+  /** The node a produce goes to (discovering the cluster first if needed). */
+  private async leaderTarget(): Promise<string> {
+    await this.settled();
+    const addr = this.topology.produceTarget();
+    if (addr === undefined) throw new UnavailableError('no node of the cluster is known');
+    return addr;
+  }
+
+  private async readTarget(): Promise<{ addr: string; node: LogApiClient }> {
+    await this.settled();
+    const addr = this.topology.readTarget();
+    if (addr === undefined) throw new UnavailableError('no node of the cluster is known');
+    return { addr, node: this.node(addr) };
+  }
+
+  /** Waits for a refresh in flight; discovers the cluster if it never was. */
+  private async settled(): Promise<void> {
+    this.checkOpen();
+    if (this.refreshing) await this.refreshing.catch(() => undefined);
+    if (!this.topology.isDiscovered()) await this.refresh();
+  }
+
+  /** A node failed (cannot connect, or a read failed): avoid it and ask the members again. */
+  private async nodeFailed(addr: string, err: unknown): Promise<void> {
+    this.logger.debug({ addr, err: describe(err) }, 'node failed');
+    this.topology.markDown(addr);
+    this.topology.forgetLeader(addr);
+    await this.refreshQuietly();
+  }
+
+  /** A sent produce failed: take the leader the server named, or ask the members again. */
+  private async learnLeader(addr: string, err: unknown): Promise<void> {
+    const hint = leaderHint(err);
+    if (hint !== undefined && hint !== addr && isDialable(hint)) {
+      this.topology.setLeader(hint);
+      return;
+    }
+    this.topology.forgetLeader(addr);
+    await this.refreshQuietly();
+  }
+
+  private async refreshQuietly(): Promise<void> {
+    if (this.closed) return;
+    await this.refresh().catch((err: unknown) => this.logger.debug({ err: describe(err) }, 'member list refresh failed'));
+  }
+
+  private async discover(): Promise<void> {
+    const order = this.topology.discoveryOrder();
+    let last: unknown;
+    for (const addr of order) {
+      try {
+        const servers = await this.node(addr).servers(this.opts.discoveryTimeoutMs ?? 3_000);
+        this.topology.update(servers, addr);
+        this.topology.markUp(addr);
+        this.pruneNodes();
+        this.startRefreshTimer();
+        return;
+      } catch (err) {
+        if (!isReadRetryable(err)) throw err;
+        last = err;
+        this.topology.markDown(addr);
+      }
+    }
+    throw new UnavailableError(`no node answered GetServers (tried ${order.join(', ')}): ${describe(last)}`);
+  }
+
+  private node(addr: string): LogApiClient {
+    let node = this.nodes.get(addr);
+    if (node === undefined) {
+      node = new LogApiClient({ addr, tls: this.opts.tls, callTimeoutMs: this.opts.callTimeoutMs ?? 30_000, channelOptions });
+      this.nodes.set(addr, node);
+    }
+    return node;
+  }
+
+  /** Closes channels to addresses that are no longer members (the pool stays bounded). */
+  private pruneNodes(): void {
+    const known = this.topology.known();
+    for (const [addr, node] of this.nodes) {
+      if (known.has(addr)) continue;
+      node.close();
+      this.nodes.delete(addr);
+    }
+  }
+
+  private startRefreshTimer(): void {
+    const everyMs = this.opts.refreshIntervalMs ?? 30_000;
+    if (this.refreshTimer !== undefined || everyMs <= 0 || this.closed) return;
+    this.refreshTimer = setInterval(() => void this.refreshQuietly(), everyMs);
+    this.refreshTimer.unref();
+  }
+
+  private budget(operation: string): RetryBudget {
+    return new RetryBudget(operation, this.retryPolicy, this.opts.random ?? Math.random);
+  }
+
+  private connectTimeoutMs(): number {
+    return this.opts.connectTimeoutMs ?? 3_000;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError('client');
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,66 @@
+/**
+ * ConsumeStream over the cluster: reads from one node and, when that node fails or ends the
+ * stream early, resumes at the next expected offset on another. The iterator yields every
+ * offset once, in order: records below the next expected offset are skipped, a jump past it
+ * counts as a failure of that node (never a gap).
+ */
+import { UnavailableError } from '../errors.js';
+import type { ConsumedRecord } from '../replicated-log.js';
+import type { LogApiClient } from './log-client.js';
+import type { RetryBudget } from './retry-budget.js';
+import { isReadRetryable } from './rpc-status.js';
+
+export interface ReadRouting {
+  /** The node to read from next (a follower when there is one). */
+  readTarget(): Promise<{ addr: string; node: LogApiClient }>;
+  /** `addr` failed: avoid it for a while and refresh the member list. */
+  nodeFailed(addr: string, err: unknown): Promise<void>;
+  budget(operation: string): RetryBudget;
+}
+
+export interface ResumableConsumeOptions {
+  /** Stop at the highest offset of the first node that answers instead of following the tail. */
+  untilHigh?: boolean;
+  /** Records per response (0 = one record per message). */
+  maxBatchRecords?: number;
+  signal?: AbortSignal;
+}
+
+export async function* resumableConsume(routing: ReadRouting, offset: number, opts: ResumableConsumeOptions): AsyncGenerator<ConsumedRecord> {
+  let next = offset;
+  let until: number | undefined;
+  let budget = routing.budget('consumeStream');
+  while (!opts.signal?.aborted) {
+    if (until !== undefined && next > until) return;
+    if (!budget.next()) throw budget.exhausted();
+    let addr = 'no node';
+    let failure: unknown;
+    const startedAt = next;
+    try {
+      const target = await routing.readTarget();
+      addr = target.addr;
+      const records = target.node.consumeStream(next, {
+        untilHigh: opts.untilHigh === true && until === undefined,
+        untilOffset: until,
+        onHighOffset: (high) => (until = high),
+        maxBatchRecords: opts.maxBatchRecords,
+        signal: opts.signal,
+      });
+      for await (const r of records) {
+        if (r.offset < next) continue;
+        if (r.offset > next) throw new UnavailableError(`${addr} jumped from offset ${next} to ${r.offset}`);
+        yield r;
+        next = r.offset + 1;
+      }
+      if (opts.signal?.aborted || (until !== undefined && next > until)) return;
+      failure = new UnavailableError(`${addr} ended the stream at offset ${next}`);
+    } catch (err) {
+      if (opts.signal?.aborted) return;
+      if (!isReadRetryable(err)) throw err;
+      failure = err;
+    }
+    if (next > startedAt) budget = routing.budget('consumeStream');
+    if (addr !== 'no node') await routing.nodeFailed(addr, failure);
+    await budget.failed(failure);
+  }
+}
