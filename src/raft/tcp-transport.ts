@@ -70,9 +70,21 @@ export class TcpTransport implements RaftTransport {
   readonly stats: TransportStats = { sent: 0, received: 0, dropped: 0, rejectedConnections: 0 };
   private readonly maxFrameBytes: number;
 
+  private readonly tlsServer: tls.Server | undefined;
+
   constructor(private readonly opts: TcpTransportOptions) {
     this.log = (opts.logger ?? silentLogger()).child({ component: 'raft-transport' });
     this.maxFrameBytes = opts.maxFrameBytes ?? 64 * 1024 * 1024;
+    if (opts.tls) {
+      this.tlsServer = tls.createServer({ ...opts.tls.accept, requestCert: true, rejectUnauthorized: true, handshakeTimeout: 10_000 }, (sock) =>
+        this.serve(sock, sock.remoteAddress),
+      );
+      this.tlsServer.on('tlsClientError', (err, sock) => {
+        this.stats.rejectedConnections++;
+        this.log.warn({ remote: sock.remoteAddress, why: err.message }, 'refused a peer connection: TLS handshake failed');
+        sock.destroy();
+      });
+    }
   }
 
   onMessage(handler: MessageHandler): void {
@@ -103,20 +115,25 @@ export class TcpTransport implements RaftTransport {
       raw.destroy();
       return;
     }
-    const sock: Duplex = this.opts.tls
-      ? new tls.TLSSocket(raw, {
-          isServer: true,
-          secureContext: tls.createSecureContext(this.opts.tls.accept),
-          requestCert: true,
-          rejectUnauthorized: true,
-        })
-      : raw;
+    if (this.tlsServer) {
+      // The TLS server never listens: it runs the handshake on the socket the mux hands over,
+      // requires a client certificate of the peer CA, and refuses anything else.
+      this.inbound.add(raw);
+      raw.once('close', () => this.inbound.delete(raw));
+      this.tlsServer.emit('connection', raw);
+      return;
+    }
+    this.serve(raw, raw.remoteAddress);
+  }
+
+  /** Reads the hello and then message frames from an accepted (and, with TLS, verified) stream. */
+  private serve(sock: Duplex, remote: string | undefined): void {
     this.inbound.add(sock);
     const decoder = new FrameDecoder(this.maxFrameBytes);
     let hello: Hello | undefined;
     const reject = (why: string): void => {
       this.stats.rejectedConnections++;
-      this.log.warn({ remote: raw.remoteAddress, why }, 'closing peer connection');
+      this.log.warn({ remote, why }, 'closing peer connection');
       sock.destroy();
     };
     sock.on('data', (chunk: Buffer) => {

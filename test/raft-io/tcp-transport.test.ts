@@ -119,3 +119,48 @@ describe('TcpTransport', () => {
     expect(splitHostPort('h:0')).toBeUndefined();
   });
 });
+
+describe('TcpTransport with peer mTLS', () => {
+  it('delivers between peers with certificates of the peer CA and rejects a peer without one', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { generateCerts, readPem } = await import('../helpers/certs.js');
+    const dir = mkdtempSync(join(tmpdir(), 'replog-peer-tls-'));
+    try {
+      const certs = generateCerts(dir);
+      // A peer certificate acts as server and as client: here the two halves come from the test
+      // CA's server and client certificates (a real peer certificate carries both key usages).
+      const ca = readPem(certs.caCert);
+      const peerTls = {
+        dial: { ca, cert: readPem(certs.clients.root.cert), key: readPem(certs.clients.root.key), checkServerIdentity: () => undefined },
+        accept: { ca, cert: readPem(certs.serverCert), key: readPem(certs.serverKey) },
+      };
+      const addrs = new Map<string, string>();
+      const a = new TcpTransport({ localId: 'a', clusterId: 'c', resolve: (id) => addrs.get(id), tls: peerTls });
+      const b = new TcpTransport({ localId: 'b', clusterId: 'c', resolve: (id) => addrs.get(id), tls: peerTls });
+      const rogueFiles = { ca: readPem(certs.caCert), cert: readPem(certs.clients.rogue.cert), key: readPem(certs.clients.rogue.key) };
+      const rogue = new TcpTransport({ localId: 'a', clusterId: 'c', resolve: (id) => addrs.get(id), tls: { dial: { ...rogueFiles, checkServerIdentity: () => undefined }, accept: rogueFiles } });
+      const plain = new TcpTransport({ localId: 'a', clusterId: 'c', resolve: (id) => addrs.get(id) });
+      const lb = await listen(b);
+      const la = await listen(a);
+      addrs.set('b', lb.addr).set('a', la.addr);
+      try {
+        const atB: PeerFrame[] = [];
+        b.onMessage((m) => atB.push(m));
+        rogue.send(hb('a', 'b', 1));
+        plain.send(hb('a', 'b', 2));
+        await until(() => b.stats.rejectedConnections >= 1, 'the rogue and plaintext peers to be refused');
+        a.send(hb('a', 'b', 3));
+        await until(() => atB.length === 1, 'delivery over mTLS');
+        expect(atB.map((m) => m.term)).toEqual([3]);
+      } finally {
+        for (const t of [a, b, rogue, plain]) await t.close();
+        la.server.close();
+        lb.server.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
