@@ -4,7 +4,7 @@ NPM ?= npm
 NODE ?= node
 export NO_COLOR ?= 1
 
-.PHONY: all install build test typecheck lint unit run bench bench-log clean gen gen-check bench-api bench-raft sim test-raft-core test-membership test-client
+.PHONY: all install build test typecheck lint unit run bench bench-log clean gen gen-check bench-api bench-raft sim test-raft-core test-membership test-client bench-cluster test-deploy
 
 all: build
 
@@ -33,8 +33,17 @@ test: install gen-check
 	$(NPM) run --silent lint
 	$(NPM) run --silent test
 
+# First run: install if needed, build, start a 3-node local cluster in ./data (reused next time).
+# `replog cluster` prints the nodes and the commands to try once a leader is elected; Ctrl-C stops it.
 run: build
-	./bin/replog --help
+	@echo "Starting 3 local nodes (data in ./data, kept for the next run; rm -rf data for a fresh cluster)..."
+	@echo "Once the table is printed, in another terminal try the commands it shows. Ctrl-C stops every node."
+	./bin/replog cluster --nodes 3 --data-dir ./data
+
+# Deployment files (Dockerfile, compose, Kubernetes): offline checks, plus real clusters in
+# network namespaces when run as root.
+test-deploy: install
+	npx vitest run test/deploy/
 
 bench: bench-log bench-api bench-raft
 
@@ -56,6 +65,10 @@ gen-check: install
 	    echo "src/gen is stale: proto/ changed without regenerating. Run 'make gen' and commit src/gen." >&2; \
 	    diff -r "$$tmp/src/gen" src/gen | head -20 >&2; exit 1; \
 	  fi
+
+# 3 local agent processes (sync always) through the client library; ARGS="--json --seconds N".
+bench-cluster: install
+	$(NODE) --import tsx bench/cluster.bench.ts $(ARGS)
 
 bench-api: install
 	$(NODE) --import tsx bench/api.bench.ts $(ARGS)

@@ -1,0 +1,74 @@
+/**
+ * Reference figures measured in the same run as a benchmark: this disk's write + fdatasync of
+ * 1 KiB, and a bare grpc-js unary echo on loopback (the floor under any unary RPC).
+ */
+import {
+  ChannelCredentials,
+  Metadata,
+  Server,
+  ServerCredentials,
+  makeGenericClientConstructor,
+  type ServerUnaryCall,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
+import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Histogram } from './histogram.js';
+
+/** p50 (ms) and rate of write + fdatasync of `bytes` at the end of a file in `dir`. */
+export function fsyncReference(dir: string, bytes = 1024, ms = 1500): { p50Ms: number; perSecond: number } {
+  const path = join(dir, 'fsync-reference');
+  const fd = openSync(path, 'w');
+  const buf = Buffer.alloc(bytes, 7);
+  const h = new Histogram();
+  const start = performance.now();
+  let n = 0;
+  try {
+    while (performance.now() - start < ms && n < 100_000) {
+      const t = performance.now();
+      writeSync(fd, buf);
+      fdatasyncSync(fd);
+      h.record(performance.now() - t);
+      n++;
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
+  return { p50Ms: h.percentile(50), perSecond: n / ((performance.now() - start) / 1000) };
+}
+
+const identity = (b: Buffer): Buffer => b;
+const echoDef = {
+  unary: { path: '/bench.Echo/Unary', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+};
+type EchoClient = { unary(req: Buffer, md: Metadata, cb: (e: Error | null, r?: Buffer) => void): void; close(): void };
+
+/** p50 (ms) of a unary grpc-js echo of `bytes` at 1 in flight on 127.0.0.1. */
+export async function echoUnaryReference(bytes = 1024, ms = 1500): Promise<{ p50Ms: number; perSecond: number }> {
+  const server = new Server();
+  server.addService(echoDef, { unary: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => cb(null, call.request) });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  const Echo = makeGenericClientConstructor(echoDef, 'bench.Echo') as unknown as new (a: string, c: ChannelCredentials) => EchoClient;
+  const client = new Echo(`127.0.0.1:${port}`, ChannelCredentials.createInsecure());
+  const req = Buffer.alloc(bytes, 1);
+  const call = (): Promise<void> => new Promise((resolve, reject) => client.unary(req, new Metadata(), (e) => (e ? reject(e) : resolve())));
+  try {
+    for (let i = 0; i < 200; i++) await call();
+    const h = new Histogram();
+    const start = performance.now();
+    let n = 0;
+    while (performance.now() - start < ms && n < 100_000) {
+      const t = performance.now();
+      await call();
+      h.record(performance.now() - t);
+      n++;
+    }
+    return { p50Ms: h.percentile(50), perSecond: n / ((performance.now() - start) / 1000) };
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+}
