@@ -1,4 +1,4 @@
-import { ClosedError, CorruptionError, InvalidArgumentError, MAX_OFFSET, OffsetOutOfRangeError, RecordTooLargeError, storageError } from '../errors.js';
+import { assert, ClosedError, CorruptionError, InvalidArgumentError, MAX_OFFSET, OffsetOutOfRangeError, RecordTooLargeError, storageError, UnavailableError } from '../errors.js';
 import type { EntryType } from '../raft/core/types.js';
 import { resolveLogConfig, type LogConfig, type LogOptions } from './config.js';
 import { parseSegmentFileName } from './file-header.js';
@@ -15,8 +15,37 @@ export interface ReaderOptions {
   maxBatchBytes?: number;
 }
 
-/** A read that raced with a truncation is retried this many times before its error stands. */
+/** A read that raced with a truncation is read again this many times before it gives up. */
 const READ_RETRIES = 3;
+
+/** The records [fromRel, toRel) of one segment, as part of a read. */
+interface Part {
+  seg: Segment;
+  fromRel: number;
+  toRel: number;
+}
+
+/** A read in flight: its plan, and the bytes of each part once its pread is done. */
+interface Fetch {
+  /** `LogState.epoch` when the read was planned: if it moved, the plan may be stale. */
+  epoch: number;
+  from: number;
+  /** Offset after the last planned record (`from` when there is none). */
+  end: number;
+  parts: Part[];
+  bytes: Promise<Buffer[]>;
+}
+
+/** A rejected promise that is not reported as unhandled if nobody awaits it (a read-ahead). */
+function rejected(err: unknown): Promise<never> {
+  const p = Promise.reject(toError(err));
+  p.catch(() => undefined);
+  return p;
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
 
 /**
  * A durable, segmented, append-only log of records (docs/format.md). One writer (group commit),
@@ -59,8 +88,16 @@ export class Log {
   }
 
   /** Appends records with consecutive offsets in one write and one fsync; resolves with the first. */
-  async appendBatch(records: readonly NewRecord[]): Promise<number> {
-    return this.writer.append(records, this.validate(records));
+  appendBatch(records: readonly NewRecord[]): Promise<number> {
+    // Not `async`: the writer's promise is returned as it is (an async wrapper adds a promise and
+    // two microtask hops to every append).
+    let frameBytes: number;
+    try {
+      frameBytes = this.validate(records);
+    } catch (err) {
+      return Promise.reject(toError(err));
+    }
+    return this.writer.append(records, frameBytes);
   }
 
   /** Reads one record; OffsetOutOfRangeError outside [lowestOffset, highestOffset]. */
@@ -75,23 +112,8 @@ export class Log {
    * (at least one record). One pread per segment touched. [] when `from` is just past the end.
    */
   async readRange(from: number, maxRecords: number, maxBytes: number): Promise<LogRecord[]> {
-    for (let attempt = 0; ; attempt++) {
-      const epoch = this.state.epoch;
-      try {
-        const out: LogRecord[] = [];
-        for (const { seg, fromRel, toRel } of this.plan(from, from + Math.max(1, maxRecords), maxBytes)) {
-          seg.retain();
-          try {
-            out.push(...(await seg.readRange(fromRel, toRel)));
-          } finally {
-            seg.release();
-          }
-        }
-        return out;
-      } catch (err) {
-        if (this.state.epoch === epoch || attempt >= READ_RETRIES || err instanceof OffsetOutOfRangeError) throw err;
-      }
-    }
+    const first = this.fetch(from, maxRecords, maxBytes);
+    return this.decode(first, await first.bytes) ?? this.readAgain(from, maxRecords, maxBytes);
   }
 
   /** Synchronous read of [from, toExclusive), stopping before the values exceed maxBytes (at least one). */
@@ -120,17 +142,25 @@ export class Log {
     return seg.index.type(offset - seg.baseOffset);
   }
 
-  /** Batches of records from `from` to the end as it is when each batch is read; does not follow the tail. */
+  /**
+   * Batches of records from `from` to the end as it is when each batch is read; does not follow
+   * the tail. Pipelined: once a batch's bytes are in, the next batch's pread starts, then this
+   * one is checked and yielded (at most one read ahead; one that raced with a truncation is
+   * read again).
+   */
   async *reader(from: number, opts: ReaderOptions = {}): AsyncGenerator<LogRecord[], void, undefined> {
     const maxRecords = opts.maxBatchRecords ?? 10_000;
     const maxBytes = opts.maxBatchBytes ?? 1024 * 1024;
-    let next = from;
+    let pending = this.fetch(from, maxRecords, maxBytes);
     for (;;) {
-      const batch = await this.readRange(next, maxRecords, maxBytes);
+      const bytes = await pending.bytes;
+      const current = pending;
+      if (current.end < this.state.published) pending = this.fetch(current.end, maxRecords, maxBytes);
+      const batch = this.decode(current, bytes) ?? (await this.readAgain(current.from, maxRecords, maxBytes));
       const last = batch[batch.length - 1];
       if (last === undefined) return;
+      if (pending === current || last.offset + 1 !== current.end) pending = this.fetch(last.offset + 1, maxRecords, maxBytes);
       yield batch;
-      next = last.offset + 1;
     }
   }
 
@@ -240,14 +270,63 @@ export class Log {
     return bytes;
   }
 
+  /**
+   * Plans a read (checking the range now) and starts its preads. Its failure surfaces only when
+   * `bytes` is awaited, so a read-ahead nobody uses rejects nothing.
+   */
+  private fetch(from: number, maxRecords: number, maxBytes: number): Fetch {
+    const epoch = this.state.epoch;
+    let parts: Part[];
+    try {
+      parts = this.plan(from, from + Math.max(1, maxRecords), maxBytes);
+    } catch (err) {
+      return { epoch, from, end: from, parts: [], bytes: rejected(err) };
+    }
+    const last = parts[parts.length - 1];
+    const end = last === undefined ? from : last.seg.baseOffset + last.toRel;
+    const reads = parts.map(({ seg, fromRel, toRel }) => {
+      seg.retain();
+      return seg.readBytes(fromRel, toRel).finally(() => seg.release());
+    });
+    const bytes = Promise.all(reads);
+    bytes.catch(() => undefined);
+    return { epoch, from, end, parts, bytes };
+  }
+
+  /** Checks and splits a fetch's bytes into records; null when a truncation raced with it. */
+  private decode(fetch: Fetch, bytes: Buffer[]): LogRecord[] | null {
+    if (fetch.epoch !== this.state.epoch) return null;
+    if (fetch.parts.length === 1 && bytes[0] !== undefined) {
+      const { seg, fromRel, toRel } = fetch.parts[0] as Part;
+      return seg.decode(bytes[0], fromRel, toRel);
+    }
+    const out: LogRecord[] = [];
+    for (const [i, { seg, fromRel, toRel }] of fetch.parts.entries()) {
+      const buf = bytes[i];
+      assert(buf !== undefined, 'a fetch has the bytes of every part');
+      for (const rec of seg.decode(buf, fromRel, toRel)) out.push(rec);
+    }
+    return out;
+  }
+
+  /** A read that raced with truncations: tried again, READ_RETRIES times at most. */
+  private async readAgain(from: number, maxRecords: number, maxBytes: number): Promise<LogRecord[]> {
+    for (let attempt = 0; attempt < READ_RETRIES; attempt++) {
+      const fetch = this.fetch(from, maxRecords, maxBytes);
+      const records = this.decode(fetch, await fetch.bytes);
+      if (records !== null) return records;
+    }
+    throw new UnavailableError(`a read at offset ${from} raced with ${READ_RETRIES + 1} truncations of the log; try again`);
+  }
+
   /** Splits [from, to) into per-segment ranges, limited by value bytes; checks the range. */
-  private plan(from: number, to: number, maxBytes: number): { seg: Segment; fromRel: number; toRel: number }[] {
+  private plan(from: number, to: number, maxBytes: number): Part[] {
     const { state } = this;
     if (this.closePromise) throw new ClosedError();
     if (from === state.published && from >= state.lowestOffset()) return [];
     this.checkReadable(from);
     const end = Math.min(to, state.published);
-    const out: { seg: Segment; fromRel: number; toRel: number }[] = [];
+    const out: Part[] = [];
     let bytes = 0;
     let offset = from;
     while (offset < end) {

@@ -55,8 +55,23 @@ export class OffsetIndex {
   type(i: number): EntryType {
     this.check(i);
     const t = this.buf.readUInt8(i * INDEX_ENTRY_BYTES + 4);
-    assert(isEntryType(t), `index entry ${i} has type ${t}`);
+    if (!isEntryType(t)) assert(false, `index entry ${i} has type ${t}`);
     return t;
+  }
+
+  /**
+   * Whether the record header at byte `at` of `header` carries entry `i`'s term and type (compared as
+   * raw bytes: the read path's cross-check, without decoding either side).
+   */
+  matchesHeader(i: number, header: DataView, at: number): boolean {
+    this.check(i);
+    const e = i * INDEX_ENTRY_BYTES;
+    const { buf } = this;
+    return (
+      buf.readUInt32BE(e + 16) === header.getUint32(at + 16) &&
+      buf.readUInt32BE(e + 20) === header.getUint32(at + 20) &&
+      buf[e + 4] === header.getUint8(at + 24)
+    );
   }
 
   /** Appends entries encoded with `encodeIndexEntry`. */
@@ -83,15 +98,16 @@ export class OffsetIndex {
     return this.buf.subarray(from * INDEX_ENTRY_BYTES, this.n * INDEX_ENTRY_BYTES);
   }
 
+  // Hot paths (every read, termAt/typeAt from Raft): the failure messages are built only on failure.
   private u64(i: number, field: number): number {
     this.check(i);
     const v = readU64(this.buf, i * INDEX_ENTRY_BYTES + field);
-    assert(v !== undefined, `index entry ${i} field ${field} is out of range`);
+    if (v === undefined) assert(false, `index entry ${i} field ${field} is out of range`);
     return v;
   }
 
   private check(i: number): void {
-    assert(Number.isInteger(i) && i >= 0 && i < this.n, () => `index entry ${i} of ${this.n}`);
+    if (!(Number.isInteger(i) && i >= 0 && i < this.n)) assert(false, `index entry ${i} of ${this.n}`);
   }
 }
 

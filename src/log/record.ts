@@ -37,12 +37,34 @@ export function encodeRecord(buf: Buffer, at: number, offset: number, term: numb
   buf.writeUInt32BE(value.length, at + 4);
   writeU64(buf, at + 8, offset);
   writeU64(buf, at + 16, term);
+  // Type, flags and reserved bytes one field at a time: Buffer.fill costs more than these writes.
   buf.writeUInt8(type, at + 24);
-  buf.fill(0, at + 25, at + RECORD_HEADER_BYTES);
+  buf.writeUInt8(0, at + 25);
+  buf.writeUInt16BE(0, at + 26);
+  buf.writeUInt32BE(0, at + 28);
   buf.set(value, at + RECORD_HEADER_BYTES);
   const end = at + RECORD_HEADER_BYTES + value.length;
-  buf.writeUInt32BE(crc32c(buf.subarray(at + 4, end)), at);
+  buf.writeUInt32BE(checksum(buf, at + 4, end), at);
   return end - at;
+}
+
+/** CRC-32C of `buf[from..to)`, through a plain Uint8Array view (cheaper to make than a Buffer subarray). */
+export function checksum(buf: Buffer, from: number, to: number): number {
+  return crc32c(new Uint8Array(buf.buffer, buf.byteOffset + from, to - from));
+}
+
+/**
+ * The read path's check of the record whose frame the index places at `buf[at..end)` (`view`
+ * is a DataView of `buf`, cheaper per field than Buffer's checked readers): the frame
+ * is whole, its length field agrees with the index, its CRC matches and its flags are 0. Returns
+ * why not, or null. (The caller compares offset, term and type with the index entry.)
+ */
+export function checkFrame(buf: Buffer, view: DataView, at: number, end: number): string | null {
+  if (end > buf.length || end - at < RECORD_HEADER_BYTES) return 'truncated';
+  if (view.getUint32(at + 4) !== end - at - RECORD_HEADER_BYTES) return 'length does not match the index';
+  if (checksum(buf, at + 4, end) !== view.getUint32(at)) return 'checksum';
+  if (view.getUint8(at + 25) !== 0) return 'malformed';
+  return null;
 }
 
 /** Why bytes at some position are not a valid record. */
@@ -60,7 +82,7 @@ export function decodeRecord(buf: Buffer, at: number, limit: number): DecodeResu
   const length = buf.readUInt32BE(at + 4);
   const end = at + RECORD_HEADER_BYTES + length;
   if (end > limit) return { ok: false, failure: 'truncated' };
-  if (crc32c(buf.subarray(at + 4, end)) !== buf.readUInt32BE(at)) return { ok: false, failure: 'checksum' };
+  if (checksum(buf, at + 4, end) !== buf.readUInt32BE(at)) return { ok: false, failure: 'checksum' };
   const offset = readU64(buf, at + 8);
   const term = readU64(buf, at + 16);
   const type = buf.readUInt8(at + 24);
