@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogApiClient } from '../../src/client/log-client.js';
+import { ReplogClient } from '../../src/client/replog-client.js';
 import type { LocalCluster } from '../../src/cli/local-cluster.js';
 import { eventually, leaderOf, produceRetrying, readAll, startCluster } from './helpers.js';
 
@@ -41,22 +42,20 @@ describe('a 3-node cluster of agent processes', () => {
     const acked = new Map<number, string>();
     let stop = false;
     let seq = 0;
+    // The client library, given every address, follows the leader on its own.
+    const client = new ReplogClient({ addrs: cluster.nodes.map((n) => n.rpcAddr), callTimeoutMs: 5000 });
     const producer = async (): Promise<void> => {
       while (!stop) {
-        const { leader } = await leaderOf(cluster).catch(() => ({ leader: undefined }));
-        if (!leader?.process) continue;
-        const client = new LogApiClient({ addr: leader.rpcAddr, callTimeoutMs: 2000 });
+        const batch = Array.from({ length: 20 }, () => `v${seq++}`);
         try {
-          const batch = Array.from({ length: 20 }, () => `v${seq++}`);
-          const first = await client.produce(batch.map((v) => Buffer.from(v)));
+          const first = await client.produceBatch(batch.map((v) => Buffer.from(v)));
           batch.forEach((v, i) => {
             expect(acked.has(first + i)).toBe(false);
             acked.set(first + i, v);
           });
         } catch {
-          // outcome unknown: allowed
-        } finally {
-          client.close();
+          // outcome unknown, or no leader yet: allowed; the client keeps going
+          await new Promise((r) => setTimeout(r, 20));
         }
       }
     };
@@ -71,6 +70,7 @@ describe('a 3-node cluster of agent processes', () => {
     }, 'a new leader accepting produces');
     stop = true;
     await Promise.all(producers);
+    client.close();
     cluster.restart(first.name);
     const total = Math.max(...acked.keys()) + 1;
     for (const node of cluster.nodes) {
