@@ -4,7 +4,7 @@
  * step-down of a removed leader, rule 4).
  */
 import { InvalidArgumentError, NotLeaderError, RaftRefusedError } from '../../errors.js';
-import { isVoter } from './config.js';
+import { isMember, isVoter } from './config.js';
 import { majority } from './quorum.js';
 import type { RaftState } from './raft-state.js';
 import {
@@ -32,6 +32,8 @@ export function tickLeader(s: RaftState): void {
     }
     // A transfer that has not finished within an election timeout is abandoned (rule 11).
     s.leadTransferee = null;
+    // Removed members that went quiet stop being informed.
+    s.syncProgress();
   }
   if (s.heartbeatElapsed >= s.opts.heartbeatTicks) {
     s.heartbeatElapsed = 0;
@@ -72,6 +74,8 @@ function handleAppendResponse(s: RaftState, m: AppendEntriesResponseMessage): vo
   if (maybeCommit(s)) afterCommit(s);
   else if (wasPaused) sendAppend(s, m.from, true);
   if (s.role !== 'leader') return;
+  dropInformedMember(s, m.from);
+  if (!s.progress.has(m.from)) return;
   sendAppendsWhileOpen(s, m.from);
   if (m.from === s.leadTransferee && pr.match === s.log.lastIndex()) sendTimeoutNow(s, m.from);
 }
@@ -133,6 +137,11 @@ export function afterCommit(s: RaftState): void {
     for (const context of s.readOnly.takeWaiting()) startRead(s, context);
   }
   bcastAppend(s);
+}
+
+/** A follower's match moved: a removed member that now holds its removal needs no more entries. */
+function dropInformedMember(s: RaftState, id: NodeId): void {
+  if (!isMember(s.config, id)) s.syncProgress();
 }
 
 /** Rule 11: only to a voter of the latest config, not lagging, no config change pending. */

@@ -37,6 +37,8 @@ export class RaftState {
   configIndex: number;
   /** Whether this node was a voter of the configuration the latest one replaced. */
   voterBeforeLatestConfig: boolean;
+  /** Members of the configuration the latest one replaced (leader: informs removed ones). */
+  membersBeforeLatestConfig = new Set<NodeId>();
 
   electionElapsed = 0;
   heartbeatElapsed = 0;
@@ -148,6 +150,7 @@ export class RaftState {
     // After a truncation the configuration before the latest one is not known here: be
     // conservative and do not campaign as a removed voter.
     this.voterBeforeLatestConfig = configIndex > this.configIndex && isVoter(this.config, this.id);
+    this.membersBeforeLatestConfig = configIndex > this.configIndex ? new Set([...this.config.voters, ...this.config.learners]) : new Set();
     this.config = copyConfig(config);
     this.configIndex = configIndex;
     if (this.role === 'leader') this.syncProgress();
@@ -165,9 +168,20 @@ export class RaftState {
         this.progress.set(id, pr);
       }
     }
-    for (const id of [...this.progress.keys()]) {
-      if (!isMember(this.config, id)) this.progress.delete(id);
+    for (const [id, pr] of [...this.progress]) {
+      if (!isMember(this.config, id) && !this.stillInforming(id, pr)) this.progress.delete(id);
     }
+  }
+
+  /**
+   * A member removed by the latest configuration keeps receiving the log until it holds the entry
+   * that removed it (so it learns it was removed: it stops campaigning, and a node that asked to
+   * leave sees its removal), unless the change is committed and it has gone quiet. It never counts
+   * toward any quorum: quorums use the configuration's voters only.
+   */
+  private stillInforming(id: NodeId, pr: Progress): boolean {
+    if (id === this.id || !this.membersBeforeLatestConfig.has(id) || pr.match >= this.configIndex) return false;
+    return this.configIndex > this.log.committed || pr.recentActive;
   }
 
   newProgress(): Progress {
