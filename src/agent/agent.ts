@@ -18,6 +18,8 @@ import { LogStorage } from '../raft/log-storage.js';
 import { RaftNode } from '../raft/node.js';
 import { RaftReplicatedLog } from '../raft/raft-replicated-log.js';
 import { TcpTransport, type PeerTlsOptions } from '../raft/tcp-transport.js';
+import { AdminService } from '../gen/log/v1/log.js';
+import { createAdminService } from '../server/admin-service.js';
 import { AclAuthorizer, allowAll, requireCertificate, type Authorizer } from '../server/auth.js';
 import { GrpcApiServer } from '../server/grpc-server.js';
 import { defaultServiceLimits } from '../server/log-service.js';
@@ -108,7 +110,8 @@ export class Agent {
     const waiting = { reason: (): string => 'starting' };
     const log = new DeferredReplicatedLog(() => waiting.reason());
     metrics.setLogStats(() => ({ endOffset: log.highestOffset() + 1, sizeBytes: storage.log.sizeBytes(), segmentCount: storage.log.segmentCount() }));
-    const metricsHttp = await startMetrics(config, stack, metrics, () => agent.ready);
+    // Ready once serving and part of a cluster (a node still waiting to join is live, not ready).
+    const metricsHttp = await startMetrics(config, stack, metrics, () => agent.ready && agent.raft !== undefined);
 
     // Closed in reverse: Raft (once started) after gRPC and gossip, before storage.
     stack.push('raft', () => agent.closeRaft());
@@ -135,6 +138,15 @@ export class Agent {
       idleConnectionTimeoutMs,
       maxConcurrentStreams: 1000,
     });
+    grpc.server.addService(
+      AdminService,
+      createAdminService({
+        authorizer,
+        logger: rootLogger,
+        // Answer first, then shut down: the caller learns the outcome.
+        ops: { leave: () => agent.leave(config.shutdownTimeoutMs).finally(() => setTimeout(() => agent.onLeft?.(), 100).unref()) },
+      }),
+    );
     stack.push('grpc', () => grpc.close(config.shutdownTimeoutMs));
     const mux = await stack.start('mux', () => listenMux(config, bind.host, grpc, tls, rootLogger));
     const rpcAddr = `${advertiseHost}:${mux.port()}`;
@@ -216,6 +228,9 @@ export class Agent {
 
   /** Set by leave(): the node leaves the cluster for good when it closes. */
   private leaving = false;
+
+  /** Called after an admin Leave was answered (the CLI shuts the process down). */
+  onLeft: (() => void) | undefined;
 
   /** `host:port` the API listens on (the bound port). */
   rpcAddr(): string {

@@ -47,9 +47,11 @@ export function agentCommand(): Command {
       const config = loadAgentConfig({ flags, env: process.env });
       const logger = createLogger({ level: config.logLevel, base: { node: config.nodeName } });
       const agent = await Agent.start(config, logger);
-      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      // A signal, or an admin Leave that completed, ends the process.
+      const signal = await new Promise<NodeJS.Signals | 'left'>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
+        agent.onLeft = () => resolve('left');
       });
       const force = (): void => {
         logger.error('second signal: exiting without a clean shutdown');
@@ -58,7 +60,7 @@ export function agentCommand(): Command {
       };
       process.once('SIGINT', force);
       process.once('SIGTERM', force);
-      logger.info({ signal }, 'signal received, shutting down');
+      logger.info({ signal }, signal === 'left' ? 'left the cluster, shutting down' : 'signal received, shutting down');
       try {
         if (config.leaveOnTerminate && signal === 'SIGTERM') await agent.leave(config.shutdownTimeoutMs);
         await agent.close();

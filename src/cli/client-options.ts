@@ -35,7 +35,7 @@ export function connect(flags: ClientFlags, env: NodeJS.ProcessEnv = process.env
   return new ReplogClient({ addrs, callTimeoutMs: timeoutMs, tls: tlsOf(flags), retryUnknown: extra.retryUnknown });
 }
 
-function parseAddrs(text: string): string[] {
+export function parseAddrs(text: string): string[] {
   const addrs = text.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
   if (addrs.length === 0) throw new ConfigError('--addr', 'expected HOST:PORT[,HOST:PORT...], got nothing');
   for (const addr of addrs) {
@@ -44,7 +44,7 @@ function parseAddrs(text: string): string[] {
   return addrs;
 }
 
-function tlsOf(flags: ClientFlags): ClientTls | undefined {
+export function tlsOf(flags: ClientFlags): ClientTls | undefined {
   if ((flags.tlsCertFile === undefined) !== (flags.tlsKeyFile === undefined)) {
     throw new ConfigError(flags.tlsCertFile === undefined ? '--tls-cert-file' : '--tls-key-file', 'a client certificate needs both --tls-cert-file and --tls-key-file');
   }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { adminCommand } from './admin-command.js';
 import { agentCommand } from './agent-command.js';
 import { clusterCommand } from './cluster-command.js';
 import { consumeCommand } from './consume-command.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
   program.addCommand(agentCommand());
+  program.addCommand(adminCommand());
   program.addCommand(clusterCommand());
   program.addCommand(produceCommand());
   program.addCommand(consumeCommand());

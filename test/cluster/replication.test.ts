@@ -113,6 +113,15 @@ describe('membership of agent processes', () => {
     // With --leave-on-terminate, SIGTERM is a departure.
     await cluster.signal('n4', 'SIGTERM');
     await eventually(async () => (!(await voters(cluster)).includes('n4') ? true : undefined), 'n4 removed');
+    // `replog admin leave` on a follower: it leaves for good and its process exits.
+    const n5 = await cluster.addNode('n5');
+    await eventually(async () => ((await voters(cluster)).includes('n5') ? true : undefined), 'n5 in the configuration');
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'admin', 'leave', '--addr', n5.rpcAddr, '--json'], { encoding: 'utf8', timeout: 60_000 });
+    expect(JSON.parse(out) as unknown).toEqual({ removed: true });
+    await eventually(() => (n5.process === undefined ? true : undefined), 'n5 to exit');
+    expect(n5.exitCode).toBe(0);
+    expect(await voters(cluster)).not.toContain('n5');
     // SIGTERM on the leader: leadership moves to another voter.
     const { leader: current } = await leaderOf(cluster, 3);
     await cluster.signal(current.name, 'SIGTERM');

@@ -95,6 +95,14 @@ export interface Server {
   isLeader: boolean;
 }
 
+export interface LeaveRequest {
+}
+
+export interface LeaveResponse {
+  /** True once the node saw itself removed from the configuration before answering. */
+  removed: boolean;
+}
+
 function createBaseRecord(): Record {
   return { value: Buffer.alloc(0), offset: 0n, term: 0n, type: 0 };
 }
@@ -822,6 +830,125 @@ export const Server: MessageFns<Server> = {
   },
 };
 
+function createBaseLeaveRequest(): LeaveRequest {
+  return {};
+}
+
+export const LeaveRequest: MessageFns<LeaveRequest> = {
+  encode(_: LeaveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaveRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaveRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): LeaveRequest {
+    return {};
+  },
+
+  toJSON(_: LeaveRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<LeaveRequest>): LeaveRequest {
+    return LeaveRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<LeaveRequest>): LeaveRequest {
+    const message = createBaseLeaveRequest();
+    return message;
+  },
+};
+
+function createBaseLeaveResponse(): LeaveResponse {
+  return { removed: false };
+}
+
+export const LeaveResponse: MessageFns<LeaveResponse> = {
+  encode(message: LeaveResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.removed !== false) {
+      writer.uint32(8).bool(message.removed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaveResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaveResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.removed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaveResponse {
+    return { removed: isSet(object.removed) ? globalThis.Boolean(object.removed) : false };
+  },
+
+  toJSON(message: LeaveResponse): unknown {
+    const obj: any = {};
+    if (message.removed !== false) {
+      obj.removed = message.removed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LeaveResponse>): LeaveResponse {
+    return LeaveResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LeaveResponse>): LeaveResponse {
+    const message = createBaseLeaveResponse();
+    message.removed = object.removed ?? false;
+    return message;
+  },
+};
+
 export type LogService = typeof LogService;
 export const LogService = {
   produce: {
@@ -942,6 +1069,63 @@ export interface LogClient extends Client {
 export const LogClient = makeGenericClientConstructor(LogService, "log.v1.Log") as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): LogClient;
   service: typeof LogService;
+  serviceName: string;
+};
+
+/** replog cluster administration; every call needs the `admin` permission. */
+export type AdminService = typeof AdminService;
+export const AdminService = {
+  /**
+   * The node that receives the call leaves the cluster for good: it hands leadership over if it
+   * leads, announces the departure in gossip, waits until the leader removed it from the Raft
+   * configuration, and then shuts down.
+   */
+  leave: {
+    path: "/log.v1.Admin/Leave" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LeaveRequest): Buffer => Buffer.from(LeaveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LeaveRequest => LeaveRequest.decode(value),
+    responseSerialize: (value: LeaveResponse): Buffer => Buffer.from(LeaveResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LeaveResponse => LeaveResponse.decode(value),
+  },
+} as const;
+
+export interface AdminServer extends UntypedServiceImplementation {
+  /**
+   * The node that receives the call leaves the cluster for good: it hands leadership over if it
+   * leads, announces the departure in gossip, waits until the leader removed it from the Raft
+   * configuration, and then shuts down.
+   */
+  leave: handleUnaryCall<LeaveRequest, LeaveResponse>;
+}
+
+export interface AdminClient extends Client {
+  /**
+   * The node that receives the call leaves the cluster for good: it hands leadership over if it
+   * leads, announces the departure in gossip, waits until the leader removed it from the Raft
+   * configuration, and then shuts down.
+   */
+  leave(
+    request: LeaveRequest,
+    callback: (error: ServiceError | null, response: LeaveResponse) => void,
+  ): ClientUnaryCall;
+  leave(
+    request: LeaveRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LeaveResponse) => void,
+  ): ClientUnaryCall;
+  leave(
+    request: LeaveRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LeaveResponse) => void,
+  ): ClientUnaryCall;
+}
+
+export const AdminClient = makeGenericClientConstructor(AdminService, "log.v1.Admin") as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): AdminClient;
+  service: typeof AdminService;
   serviceName: string;
 };
 
