@@ -107,7 +107,9 @@ export class LocalCluster {
       ...(this.opts.agentArgs ?? []),
       ...node.extraArgs,
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Own process group: a terminal's Ctrl-C reaches only `replog cluster`, which then stops
+    // every node with one SIGTERM (a second signal would make a node exit uncleanly).
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     node.process = child;
     node.exitCode = null;
     for (const stream of [child.stdout, child.stderr]) {
