@@ -124,3 +124,30 @@ describe(`snapshots = log prefix (seed ${SEED})`, () => {
     await expect(leader.rlog.readBatch(lowest, { maxRecords: 100, maxBytes: 1 << 20 })).resolves.toBeDefined();
   });
 });
+
+describe(`tailing reads on a follower (seed ${SEED})`, () => {
+  let cluster: TestCluster | undefined;
+  afterEach(async () => {
+    await cluster?.close();
+    cluster = undefined;
+  });
+
+  it('waitFor on a follower resolves as soon as the follower commits the record', async () => {
+    cluster = new TestCluster(['a/1', 'b/1', 'c/1'], SEED);
+    await cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    const follower = [...cluster.nodes.values()].find((n) => n !== leader)!;
+    const waiting = follower.rlog.waitFor(0);
+    let done = false;
+    void waiting.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toBe(false);
+    await leader.rlog.append([Buffer.from('tail')]);
+    await waiting;
+    expect((await follower.rlog.read(0)).value.toString()).toBe('tail');
+    const aborted = new AbortController();
+    const never = follower.rlog.waitFor(10, aborted.signal);
+    aborted.abort();
+    await expect(never).rejects.toThrow();
+  });
+});
