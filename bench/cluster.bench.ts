@@ -17,6 +17,8 @@ import { echoUnaryReference, fsyncReference } from './lib/references.js';
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const seconds = Number(args[args.indexOf('--seconds') + 1] ?? NaN) || 3;
+/** Top the 3-node cluster up to this many MB of values before measuring bytes on disk. */
+const diskMb = args.includes('--disk-mb') ? Number(args[args.indexOf('--disk-mb') + 1]) : 0;
 const VALUE = Buffer.alloc(1024, 'x');
 
 interface Row {
@@ -78,6 +80,11 @@ async function measure(nodes: number, dir: string): Promise<{ rows: Row[]; diskB
     for await (const r of client.produceStream(groups(), { batchRecords: 1, inflightMax: 256 })) if (r.type === 'ok') streamed += r.count;
     payloadBytes += streamed * VALUE.length;
     rows.push({ figure: 'ProduceStream, 1 record per message', nodes, recordsPerSec: Math.round(streamed / seconds) });
+    // Bytes on disk: top up to --disk-mb of values (one copy of each record per node expected).
+    while (nodes > 1 && payloadBytes < diskMb * 1e6) {
+      await client.produceBatch(batch);
+      payloadBytes += 1000 * VALUE.length;
+    }
     // Consume everything from a follower (or the only node).
     const follower = servers.find((s) => !s.isLeader) ?? servers[0];
     const reader = new ReplogClient({ addrs: [follower?.rpcAddr ?? ''] });
