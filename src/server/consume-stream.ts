@@ -1,11 +1,14 @@
 /**
  * ConsumeStream: sends records from the requested offset on and then follows the tail until the
- * client cancels. Memory is bounded: at most one read batch is held, and nothing more is read
- * while the call's write buffer is full (call.write() returned false: wait for 'drain').
+ * client cancels. Each batch read from the log is written to the call at once (one message per
+ * record, or one message for the batch), without waiting between messages; the next batch is
+ * read while the call's buffer drains. Memory is bounded: at most one batch is in the call's
+ * write buffer and one is being read, and nothing more is read while the buffer is full
+ * (call.write() returned false: wait for 'drain').
  */
 import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
 import type { ConsumeRequest, ConsumeResponse } from '../gen/log/v1/log.js';
-import type { ReplicatedLog } from '../replicated-log.js';
+import type { ConsumedRecord, ReplicatedLog } from '../replicated-log.js';
 import { offsetFromWire, recordToWire } from './wire.js';
 
 /**
@@ -34,23 +37,36 @@ export async function streamRecords(call: Call, req: ConsumeRequest, log: Replic
   const md = new Metadata();
   md.set(HIGH_OFFSET_METADATA_KEY, String(log.highestOffset()));
   call.sendMetadata(md);
+  const limitsOf = { maxRecords, maxBytes };
+  let ahead: Promise<ConsumedRecord[]> | undefined;
   while (!signal.aborted) {
-    if (next > log.highestOffset()) await log.waitFor(next, signal);
-    const batch = await log.readBatch(next, { maxRecords, maxBytes });
-    if (batch.length === 0) continue;
-    if (batched) {
-      await send(call, { record: undefined, records: batch.map(recordToWire) }, signal);
-    } else {
-      for (const r of batch) await send(call, { record: recordToWire(r), records: [] }, signal);
+    if (ahead === undefined && next > log.highestOffset()) await log.waitFor(next, signal);
+    const batch = await (ahead ?? log.readBatch(next, limitsOf));
+    ahead = undefined;
+    if (signal.aborted) break;
+    const last = batch[batch.length - 1];
+    if (last === undefined) continue;
+    next = last.offset + 1;
+    const writable = batched ? call.write({ record: undefined, records: batch.map(recordToWire) }) : writeEach(call, batch);
+    if (next <= log.highestOffset()) {
+      ahead = log.readBatch(next, limitsOf);
+      // Awaited on the next turn; a failure while the buffer drains must not go unhandled.
+      ahead.catch(() => undefined);
     }
-    next = batch[batch.length - 1]!.offset + 1;
+    if (!writable) await drained(call, signal);
   }
 }
 
-async function send(call: Call, msg: ConsumeResponse, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return;
-  if (call.write(msg)) return;
-  await new Promise<void>((resolve) => {
+/** One message per record; false when the call's buffer is full. */
+function writeEach(call: Call, batch: readonly ConsumedRecord[]): boolean {
+  let writable = true;
+  for (const r of batch) writable = call.write({ record: recordToWire(r), records: [] });
+  return writable;
+}
+
+function drained(call: Call, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
     const done = (): void => {
       call.off('drain', done);
       signal.removeEventListener('abort', done);

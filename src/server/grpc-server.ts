@@ -5,6 +5,7 @@
 import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { LogService } from '../gen/log/v1/log.js';
+import { decodeProduceRequest, encodeConsumeResponse, encodeProduceResponse } from './hot-codec.js';
 import { tolerantDeserializer } from './wire.js';
 import { createLogService, type LogServiceHandle, type LogServiceOptions } from './log-service.js';
 
@@ -69,17 +70,21 @@ export class GrpcApiServer {
   }
 }
 
-/** LogService whose request deserializers never throw (see MalformedRequest). */
+/**
+ * LogService whose request deserializers never throw (see MalformedRequest), with the hand-written
+ * codecs of hot-codec.ts on the hot messages (wire-compatible with the generated ones).
+ */
 function tolerantService(): typeof LogService {
   const wrap = <D extends { requestDeserialize: (b: Buffer) => unknown }>(d: D): D => ({
     ...d,
     requestDeserialize: tolerantDeserializer(d.requestDeserialize),
   });
+  const fastProduce = { requestDeserialize: tolerantDeserializer(decodeProduceRequest), responseSerialize: encodeProduceResponse };
   return {
-    produce: wrap(LogService.produce),
-    consume: wrap(LogService.consume),
-    consumeStream: wrap(LogService.consumeStream),
-    produceStream: wrap(LogService.produceStream),
+    produce: { ...LogService.produce, ...fastProduce },
+    consume: { ...wrap(LogService.consume), responseSerialize: encodeConsumeResponse },
+    consumeStream: { ...wrap(LogService.consumeStream), responseSerialize: encodeConsumeResponse },
+    produceStream: { ...LogService.produceStream, ...fastProduce },
     getServers: wrap(LogService.getServers),
   };
 }

@@ -117,10 +117,13 @@ export function createLogService(opts: LogServiceOptions): LogServiceHandle {
       });
   };
 
+  const streamHandlers = { values: (req: ProduceRequest) => valuesOf(wellFormed(req), limits), append: (values: Buffer[]) => log.append(values) };
+  const streamLimits = { inflightMax: limits.produceStreamInflightMax, maxGroupBytes: limits.maxBatchBytes, maxGroupRecords: limits.maxBatchRecords };
+
   const produceStream = (call: ServerDuplexStream<ProduceRequest, ProduceResponse>): void => {
     const started = process.hrtime.bigint();
     authorized(opts.authorizer, call, 'produce')
-      .then(() => pipeProduces(call, produce, limits.produceStreamInflightMax))
+      .then(() => pipeProduces(call, streamHandlers, streamLimits))
       .then(
         () => {
           call.end();

@@ -1,22 +1,55 @@
 /**
- * ProduceStream: pipelined appends on one stream, responses in request order. At most
- * `inflightMax` requests are between "read from the stream" and "response written"; beyond that
- * the stream is paused, so HTTP/2 flow control pushes back on a client faster than the disk.
+ * ProduceStream: pipelined appends on one stream, responses in request order.
+ *
+ * Requests that arrive in the same turn of the event loop are appended together, in order, as
+ * one group: one `append` (one log write, one fsync, one Raft proposal) for the group instead of
+ * one per request, each request still getting its own response with its own first offset and
+ * count. A group never exceeds the batch limits a single request has (maxGroupBytes,
+ * maxGroupRecords). At most `inflightMax` requests are between "read from the stream" and
+ * "response written"; beyond that the stream is paused, so HTTP/2 flow control pushes back on a
+ * client faster than the disk.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { ProduceRequest, ProduceResponse } from '../gen/log/v1/log.js';
 
 type Call = ServerDuplexStream<ProduceRequest, ProduceResponse>;
-type Outcome = { ok: true; res: ProduceResponse } | { ok: false; err: unknown };
+type Outcome = { ok: true; first: number } | { ok: false; err: unknown };
+
+export interface ProduceStreamHandlers {
+  /** The request's values in order; throws (InvalidArgumentError, ...) for a bad request. */
+  values: (req: ProduceRequest) => Buffer[];
+  /** Appends values with consecutive offsets; resolves with the first. */
+  append: (values: Buffer[]) => Promise<number>;
+}
+
+export interface ProduceStreamLimits {
+  /** Requests read but not yet answered, per stream. */
+  inflightMax: number;
+  /** Value bytes of one group (a single request may hold up to this much too). */
+  maxGroupBytes: number;
+  /** Records of one group, unless a single request holds more. */
+  maxGroupRecords: number;
+}
+
+/** Requests appended together; `counts` are the records of each request, in order. */
+interface Group {
+  values: Buffer[];
+  counts: number[];
+  bytes: number;
+  outcome?: Promise<Outcome>;
+}
 
 /**
- * Feeds each request to `produce` as it arrives and writes the results in order. Resolves when
- * the client half-closes and every response is written; rejects with the first failure (the
- * caller turns it into the stream's status; later requests are not appended).
+ * Feeds requests to `append` in groups as they arrive and writes the responses in order.
+ * Resolves when the client half-closes and every response is written; rejects with the first
+ * failure (the caller turns it into the stream's status; no response follows it).
  */
-export function pipeProduces(call: Call, produce: (req: ProduceRequest) => Promise<ProduceResponse>, inflightMax: number): Promise<void> {
+export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits: ProduceStreamLimits): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const pending: Promise<Outcome>[] = [];
+    const groups: Group[] = [];
+    let open: Group | undefined;
+    let flushTimer: NodeJS.Immediate | undefined;
+    let inflight = 0;
     let ended = false;
     let paused = false;
     let pumping = false;
@@ -26,47 +59,92 @@ export function pipeProduces(call: Call, produce: (req: ProduceRequest) => Promi
       if (stopped) return;
       stopped = true;
       call.off('data', onData);
+      if (flushTimer) clearImmediate(flushTimer);
       if (err === undefined) resolve();
       else reject(err instanceof Error ? err : new Error('produce stream failed', { cause: err }));
+    };
+    const flush = (): void => {
+      if (flushTimer) clearImmediate(flushTimer);
+      flushTimer = undefined;
+      const g = open;
+      open = undefined;
+      if (!g || stopped) return;
+      g.outcome = handlers.append(g.values).then(
+        (first): Outcome => ({ ok: true, first }),
+        (err: unknown): Outcome => ({ ok: false, err }),
+      );
+      kick();
     };
     const pump = async (): Promise<void> => {
       if (pumping) return;
       pumping = true;
-      while (pending.length > 0 && !stopped) {
-        const outcome = await pending[0]!;
+      for (let g = groups[0]; g?.outcome && !stopped; g = groups[0]) {
+        const outcome = await g.outcome;
         if (!outcome.ok) {
           stop(outcome.err);
           return;
         }
-        void pending.shift();
-        if (!call.write(outcome.res)) await drained(call);
-        if (paused && pending.length <= inflightMax / 2) {
+        groups.shift();
+        if (!writeResponses(call, outcome.first, g.counts)) await drained(call);
+        inflight -= g.counts.length;
+        if (paused && inflight <= limits.inflightMax / 2) {
           paused = false;
           call.resume();
         }
       }
       pumping = false;
-      if (ended && pending.length === 0) stop();
+      if (ended && groups.length === 0) stop();
     };
     const kick = (): void => {
       pump().catch(stop);
     };
     const onData = (req: ProduceRequest): void => {
-      pending.push(produce(req).then((res): Outcome => ({ ok: true, res }), (err: unknown): Outcome => ({ ok: false, err })));
-      if (pending.length >= inflightMax && !paused) {
+      let values: Buffer[];
+      try {
+        values = handlers.values(req);
+      } catch (err) {
+        flush();
+        groups.push({ values: [], counts: [1], bytes: 0, outcome: Promise.resolve({ ok: false, err }) });
+        inflight++;
+        kick();
+        return;
+      }
+      const bytes = values.reduce((n, v) => n + v.length, 0);
+      if (open && (open.bytes + bytes > limits.maxGroupBytes || open.values.length + values.length > limits.maxGroupRecords)) flush();
+      if (!open) {
+        open = { values: [], counts: [], bytes: 0 };
+        groups.push(open);
+        flushTimer = setImmediate(flush);
+      }
+      for (const v of values) open.values.push(v);
+      open.counts.push(values.length);
+      open.bytes += bytes;
+      inflight++;
+      if (inflight >= limits.inflightMax && !paused) {
         paused = true;
         call.pause();
       }
-      kick();
     };
     call.on('data', onData);
     call.once('end', () => {
       ended = true;
+      flush();
       kick();
     });
     call.once('cancelled', () => stop());
     call.once('error', (err: unknown) => stop(err));
   });
+}
+
+/** Writes one response per request of a group; false when the call's buffer is full. */
+function writeResponses(call: Call, first: number, counts: readonly number[]): boolean {
+  let offset = first;
+  let writable = true;
+  for (const count of counts) {
+    writable = call.write({ offset: BigInt(offset), count });
+    offset += count;
+  }
+  return writable;
 }
 
 function drained(call: Call): Promise<void> {

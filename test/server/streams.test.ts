@@ -1,0 +1,132 @@
+/**
+ * The streaming paths' shape: ProduceStream groups requests into few appends (within the batch
+ * limits) and still answers each in order; a bad request ends the stream at its position;
+ * ConsumeStream's batched writes keep order for a client that starts reading late.
+ */
+import { ChannelCredentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LogClient, type ConsumeResponse, type ProduceRequest, type ProduceResponse } from '../../src/gen/log/v1/log.js';
+import type { ConsumedRecord, ReadBatchLimits } from '../../src/replicated-log.js';
+import { MemoryReplicatedLog } from '../../src/server/memory-replicated-log.js';
+import { startTestServer, type TestServer } from '../helpers/api-server.js';
+
+/** Records every append's size and every record read. */
+class CountingLog extends MemoryReplicatedLog {
+  readonly appendSizes: number[] = [];
+  recordsRead = 0;
+
+  override append(values: readonly Buffer[]): Promise<number> {
+    this.appendSizes.push(values.length);
+    return super.append(values);
+  }
+
+  override async readBatch(from: number, limits: ReadBatchLimits): Promise<ConsumedRecord[]> {
+    const batch = await super.readBatch(from, limits);
+    this.recordsRead += batch.length;
+    return batch;
+  }
+}
+
+let server: TestServer | undefined;
+let raw: LogClient | undefined;
+
+afterEach(async () => {
+  raw?.close();
+  await server?.close();
+  server = undefined;
+  raw = undefined;
+});
+
+async function start(log: CountingLog, limits: Parameters<typeof startTestServer>[0] = {}): Promise<LogClient> {
+  server = await startTestServer({ ...limits, log });
+  raw = new LogClient(server.addr, ChannelCredentials.createInsecure());
+  return raw;
+}
+
+const one = (s: string): ProduceRequest => ({ record: { value: Buffer.from(s), offset: 0n, term: 0n, type: 0 }, records: [] });
+const many = (n: number, tag: string): ProduceRequest => ({
+  record: undefined,
+  records: Array.from({ length: n }, (_, i) => ({ value: Buffer.from(`${tag}${i}`), offset: 0n, term: 0n, type: 0 })),
+});
+
+/** Writes every request, half-closes, and collects the responses and the final status. */
+async function produceAll(client: LogClient, reqs: ProduceRequest[]): Promise<{ responses: ProduceResponse[]; error?: ServiceError }> {
+  const stream = client.produceStream();
+  const responses: ProduceResponse[] = [];
+  const result = new Promise<{ responses: ProduceResponse[]; error?: ServiceError }>((resolve) => {
+    stream.on('data', (r: ProduceResponse) => responses.push(r));
+    stream.on('end', () => resolve({ responses }));
+    stream.on('error', (error: ServiceError) => resolve({ responses, error }));
+  });
+  for (const r of reqs) stream.write(r);
+  stream.end();
+  return result;
+}
+
+describe('ProduceStream groups requests', () => {
+  it('appends a burst of requests in fewer appends and answers each with its own offsets, in order', async () => {
+    const log = new CountingLog();
+    const client = await start(log);
+    const reqs = Array.from({ length: 2000 }, (_, i) => (i % 10 === 9 ? many(3, `b${i}-`) : one(`r${i}`)));
+    const { responses, error } = await produceAll(client, reqs);
+    expect(error).toBeUndefined();
+    expect(responses).toHaveLength(reqs.length);
+    let next = 0n;
+    for (const [i, res] of responses.entries()) {
+      const count = reqs[i]!.record ? 1 : reqs[i]!.records.length;
+      expect(res).toEqual({ offset: next, count });
+      next += BigInt(count);
+    }
+    expect(log.appendSizes.length).toBeLessThan(reqs.length);
+    expect(log.appendSizes.reduce((a, b) => a + b, 0)).toBe(Number(next));
+    expect((await log.read(2399)).value.toString()).toBe('b1999-2');
+  });
+
+  it('keeps each group within the batch limits', async () => {
+    const log = new CountingLog();
+    const client = await start(log, { limits: { maxBatchRecords: 7, maxBatchBytes: 64 } });
+    const reqs = Array.from({ length: 300 }, (_, i) => one(`value-${String(i).padStart(4, '0')}`));
+    const { responses, error } = await produceAll(client, reqs);
+    expect(error).toBeUndefined();
+    expect(responses.map((r) => Number(r.offset))).toEqual(reqs.map((_, i) => i));
+    expect(Math.max(...log.appendSizes)).toBeLessThanOrEqual(6); // 6 x 10 bytes <= 64 < 7 x 10
+  });
+
+  it('a bad request ends the stream with INVALID_ARGUMENT after the responses of the requests before it', async () => {
+    const log = new CountingLog();
+    const client = await start(log);
+    const both: ProduceRequest = { ...many(2, 'x'), record: one('y').record };
+    const { responses, error } = await produceAll(client, [one('a'), one('b'), both, one('c')]);
+    expect(responses.map((r) => r.offset)).toEqual([0n, 1n]);
+    expect(error?.code).toBe(status.INVALID_ARGUMENT);
+  });
+});
+
+describe('ConsumeStream with a client that does not read at first', () => {
+  // Known gap (see the API report): grpc-js completes a server write once Node's HTTP/2 layer has
+  // queued it, before the client's flow-control window admits it, so a client that reads nothing
+  // does not stop the server from reading the log. Only the order and completeness are asserted.
+  it('delivers every record in order once the client reads', async () => {
+    const log = new CountingLog();
+    const client = await start(log);
+    const total = 5_000;
+    const value = Buffer.alloc(1024, 1);
+    for (let i = 0; i < total; i += 1000) await log.append(Array.from({ length: 1000 }, () => value));
+    const stream = client.consumeStream({ offset: 0n, maxBatchRecords: 0, maxBatchBytes: 0 }, new Metadata());
+    stream.on('error', () => undefined);
+    const deadline = Date.now() + 10_000;
+    while (log.recordsRead < 512) {
+      if (Date.now() > deadline) throw new Error('the server did not start reading the log');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    let seen = 0;
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (m: ConsumeResponse) => {
+        if (Number(m.record?.offset ?? -1) !== seen) reject(new Error(`expected offset ${seen}, got ${m.record?.offset}`));
+        if (++seen === total) resolve();
+      });
+    });
+    stream.cancel();
+    expect(seen).toBe(total);
+  });
+});
