@@ -5,6 +5,7 @@
  * which the caller counts and drops. Frames are encoded one by one so the sender can measure them
  * and piggyback only what fits.
  */
+import { ByteReader, ByteWriter } from '../util/bytes.js';
 import type { GossipMessage, MemberRecord } from './messages.js';
 import type { MemberState, Tags } from './types.js';
 
@@ -29,38 +30,12 @@ export const MAX_MESSAGES_PER_PACKET = 255;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-class Writer {
-  private buf = Buffer.allocUnsafe(256);
-  private pos = 0;
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-  u8(v: number): void {
-    this.ensure(1);
-    this.buf.writeUInt8(v, this.pos);
-    this.pos += 1;
-  }
-  u16(v: number): void {
-    this.ensure(2);
-    this.buf.writeUInt16BE(v, this.pos);
-    this.pos += 2;
-  }
-  u32(v: number): void {
-    this.ensure(4);
-    this.buf.writeUInt32BE(v >>> 0, this.pos);
-    this.pos += 4;
-  }
+class Writer extends ByteWriter {
   str(s: string): void {
     const bytes = Buffer.from(s, 'utf8');
     if (bytes.length > MAX_STRING_BYTES) throw new RangeError(`gossip string over ${MAX_STRING_BYTES} bytes: ${s.slice(0, 40)}...`);
     this.u8(bytes.length);
-    this.ensure(bytes.length);
-    bytes.copy(this.buf, this.pos);
-    this.pos += bytes.length;
+    this.raw(bytes);
   }
   tags(tags: Tags): void {
     const entries = Object.entries(tags);
@@ -71,39 +46,14 @@ class Writer {
       this.str(v);
     }
   }
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.pos);
-  }
 }
 
-class Reader {
-  private pos = 0;
-  constructor(private readonly buf: Buffer) {}
-
-  private need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new MalformedPacketError(`truncated at byte ${this.pos}`);
-  }
-  u8(): number {
-    this.need(1);
-    return this.buf.readUInt8(this.pos++);
-  }
-  u16(): number {
-    this.need(2);
-    const v = this.buf.readUInt16BE(this.pos);
-    this.pos += 2;
-    return v;
-  }
-  u32(): number {
-    this.need(4);
-    const v = this.buf.readUInt32BE(this.pos);
-    this.pos += 4;
-    return v;
+class Reader extends ByteReader {
+  constructor(buf: Buffer) {
+    super(buf, (detail) => new MalformedPacketError(detail));
   }
   str(): string {
-    const n = this.u8();
-    this.need(n);
-    const slice = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
+    const slice = this.raw(this.u8());
     try {
       return utf8.decode(slice);
     } catch {
@@ -125,11 +75,6 @@ class Reader {
     }
     return s;
   }
-  bool(): boolean {
-    const v = this.u8();
-    if (v > 1) throw new MalformedPacketError(`bad boolean ${v}`);
-    return v === 1;
-  }
   tags(): Tags {
     const n = this.u8();
     if (n > MAX_TAGS) throw new MalformedPacketError(`${n} tags`);
@@ -148,13 +93,7 @@ class Reader {
     return s;
   }
   split(n: number): Reader {
-    this.need(n);
-    const r = new Reader(this.buf.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return r;
-  }
-  end(): void {
-    if (this.pos !== this.buf.length) throw new MalformedPacketError(`${this.buf.length - this.pos} trailing bytes`);
+    return new Reader(this.raw(n));
   }
 }
 

@@ -8,6 +8,7 @@
  * a frame is a view into the frame (no copy).
  */
 import { InvalidArgumentError } from '../errors.js';
+import { ByteReader, ByteWriter } from '../util/bytes.js';
 import { decodeConfig, encodeConfig } from './core/config.js';
 import type { Entry, EntryType, SnapshotMeta } from './core/types.js';
 import type { ForwardErrorKind, PeerFrame } from './peer-frames.js';
@@ -31,109 +32,40 @@ const KINDS = [
 
 const KIND_CODE = new Map<PeerFrame['type'], number>(KINDS.map((k, i) => [k, i + 1]));
 const FORWARD_ERROR_KINDS: readonly ForwardErrorKind[] = ['unavailable', 'invalid-argument', 'too-large', 'disk-full', 'internal'];
-const TWO_32 = 4294967296;
 const ENTRY_FIXED_BYTES = 8 + 8 + 1 + 4;
 
-/** Growable big-endian writer. */
-class Writer {
-  buf: Buffer;
-  pos = 0;
-  constructor(initialBytes: number) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
-  }
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-  u8(v: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = v;
-  }
-  u16(v: number): void {
-    this.ensure(2);
-    this.pos = this.buf.writeUInt16BE(v, this.pos);
-  }
-  u32(v: number): void {
-    this.ensure(4);
-    this.pos = this.buf.writeUInt32BE(v, this.pos);
-  }
-  u64(v: number): void {
+/** Raft frames: strings are `u16 length` + UTF-8, byte strings `u32 length` + bytes. */
+class Writer extends ByteWriter {
+  override u64(v: number): void {
     if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`cannot encode ${v} as u64`);
-    this.ensure(8);
-    this.pos = this.buf.writeUInt32BE(Math.floor(v / TWO_32), this.pos);
-    this.pos = this.buf.writeUInt32BE(v >>> 0, this.pos);
-  }
-  bool(v: boolean): void {
-    this.u8(v ? 1 : 0);
+    super.u64(v);
   }
   str(v: string): void {
-    const len = Buffer.byteLength(v);
-    if (len > 0xffff) throw new InvalidArgumentError('string too long for the Raft codec');
-    this.ensure(2 + len);
-    this.pos = this.buf.writeUInt16BE(len, this.pos);
-    this.pos += this.buf.write(v, this.pos);
+    const bytes = Buffer.from(v, 'utf8');
+    if (bytes.length > 0xffff) throw new InvalidArgumentError('string too long for the Raft codec');
+    this.u16(bytes.length);
+    this.raw(bytes);
   }
-  bytes(v: Uint8Array): void {
-    this.ensure(4 + v.length);
-    this.pos = this.buf.writeUInt32BE(v.length, this.pos);
-    this.buf.set(v, this.pos);
-    this.pos += v.length;
+  bytes32(v: Uint8Array): void {
+    this.u32(v.length);
+    this.raw(v);
+  }
+  /** Patches the frame's length prefix and returns the frame. */
+  frame(): Buffer {
+    this.buf.writeUInt32BE(this.pos - FRAME_HEADER_BYTES, 0);
+    return this.bytes();
   }
 }
 
-/** Bounds-checked big-endian reader; every overrun is an InvalidArgumentError. */
-class Reader {
-  pos = 0;
-  constructor(private readonly buf: Buffer) {}
-  private need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new InvalidArgumentError('truncated Raft frame');
-  }
-  u8(): number {
-    this.need(1);
-    return this.buf[this.pos++] ?? 0;
-  }
-  u16(): number {
-    this.need(2);
-    const v = this.buf.readUInt16BE(this.pos);
-    this.pos += 2;
-    return v;
-  }
-  u32(): number {
-    this.need(4);
-    const v = this.buf.readUInt32BE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-  u64(): number {
-    const hi = this.u32();
-    const lo = this.u32();
-    const v = hi * TWO_32 + lo;
-    if (!Number.isSafeInteger(v)) throw new InvalidArgumentError('u64 above 2^53 in Raft frame');
-    return v;
-  }
-  bool(): boolean {
-    const v = this.u8();
-    if (v > 1) throw new InvalidArgumentError('bad boolean in Raft frame');
-    return v === 1;
+class Reader extends ByteReader {
+  constructor(buf: Buffer) {
+    super(buf, (detail) => new InvalidArgumentError(`malformed Raft frame: ${detail}`));
   }
   str(): string {
-    const len = this.u16();
-    this.need(len);
-    const v = this.buf.toString('utf8', this.pos, this.pos + len);
-    this.pos += len;
-    return v;
+    return this.raw(this.u16()).toString('utf8');
   }
-  bytes(): Buffer {
-    const len = this.u32();
-    this.need(len);
-    const v = this.buf.subarray(this.pos, this.pos + len);
-    this.pos += len;
-    return v;
-  }
-  done(): void {
-    if (this.pos !== this.buf.length) throw new InvalidArgumentError('trailing bytes in Raft frame');
+  bytes32(): Buffer {
+    return this.raw(this.u32());
   }
 }
 
@@ -185,7 +117,7 @@ export function encodeMessage(msg: PeerFrame): Buffer {
     case 'ForwardRequest':
       w.u64(msg.id);
       w.u32(msg.values.length);
-      for (const v of msg.values) w.bytes(v);
+      for (const v of msg.values) w.bytes32(v);
       break;
     case 'ForwardResponse':
       w.u64(msg.id);
@@ -196,8 +128,7 @@ export function encodeMessage(msg: PeerFrame): Buffer {
       w.str(msg.leader);
       break;
   }
-  w.buf.writeUInt32BE(w.pos - FRAME_HEADER_BYTES, 0);
-  return w.buf.subarray(0, w.pos);
+  return w.frame();
 }
 
 /** Decodes a frame body (without its length prefix). Throws InvalidArgumentError on any malformation. */
@@ -211,7 +142,7 @@ export function decodeMessage(body: Buffer): PeerFrame {
   const to = r.str();
   const term = r.u64();
   const msg = decodeBody(kind, r, from, to, term);
-  r.done();
+  r.end();
   return msg;
 }
 
@@ -244,7 +175,7 @@ function decodeBody(kind: PeerFrame['type'], r: Reader, from: string, to: string
       const id = r.u64();
       const count = r.u32();
       const values: Uint8Array[] = [];
-      for (let i = 0; i < count; i++) values.push(r.bytes());
+      for (let i = 0; i < count; i++) values.push(r.bytes32());
       return { type: kind, from, to, term, id, values };
     }
     case 'ForwardResponse': {
@@ -262,7 +193,7 @@ function writeEntry(w: Writer, e: Entry): void {
   w.u64(e.index);
   w.u64(e.term);
   w.u8(e.type);
-  w.bytes(e.data);
+  w.bytes32(e.data);
 }
 
 function readEntry(r: Reader): Entry {
@@ -270,23 +201,23 @@ function readEntry(r: Reader): Entry {
   const term = r.u64();
   const type = r.u8();
   if (type > 2) throw new InvalidArgumentError(`unknown entry type ${type}`);
-  return { index, term, type: type as EntryType, data: r.bytes() };
+  return { index, term, type: type as EntryType, data: r.bytes32() };
 }
 
 function writeSnapshot(w: Writer, s: SnapshotMeta): void {
   w.u64(s.index);
   w.u64(s.term);
   w.u64(s.configIndex);
-  w.bytes(encodeConfig(s.config));
-  w.bytes(s.data);
+  w.bytes32(encodeConfig(s.config));
+  w.bytes32(s.data);
 }
 
 function readSnapshot(r: Reader): SnapshotMeta {
   const index = r.u64();
   const term = r.u64();
   const configIndex = r.u64();
-  const config = decodeConfig(r.bytes());
-  return { index, term, configIndex, config, data: r.bytes() };
+  const config = decodeConfig(r.bytes32());
+  return { index, term, configIndex, config, data: r.bytes32() };
 }
 
 function estimateEntryBytes(msg: PeerFrame): number {
