@@ -2,7 +2,7 @@ import { assert, type LogFailedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LogConfig } from './config.js';
 import type { Segment } from './segment.js';
-import type { OffsetWaiters } from './waiters.js';
+import type { OffsetWaiters } from '../util/offset-waiters.js';
 
 /**
  * What the log's reader side and its single writer share. Readers only ever look at offsets below

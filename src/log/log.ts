@@ -7,7 +7,7 @@ import { LogWriter } from './log-writer.js';
 import { RECORD_HEADER_BYTES, isEntryType, type LogRecord, type NewRecord } from './record.js';
 import { Segment } from './segment.js';
 import { openSegment } from './segment-recovery.js';
-import { OffsetWaiters } from './waiters.js';
+import { OffsetWaiters } from '../util/offset-waiters.js';
 
 /** Limits of one batch yielded by `Log.reader()`. */
 export interface ReaderOptions {

@@ -10,7 +10,7 @@
  */
 import { ClosedError, LogFailedError, UnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { OffsetWaiters } from '../log/waiters.js';
+import { OffsetWaiters } from '../util/offset-waiters.js';
 import { RaftCore, type RaftStatus } from './core/raft.js';
 import { EntryType, type ConfigChange, type HardState, type Message, type NodeId, type Proposal, type RaftOptions, type Random, type Ready, type SoftState } from './core/types.js';
 import type { LogStorage } from './log-storage.js';

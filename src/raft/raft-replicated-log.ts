@@ -5,7 +5,7 @@
  * commit index (possibly stale, never wrong: rule 10).
  */
 import { NotLeaderError, OffsetOutOfRangeError, UnavailableError } from '../errors.js';
-import { OffsetWaiters } from '../log/waiters.js';
+import { OffsetWaiters } from '../util/offset-waiters.js';
 import type { Logger } from '../logger.js';
 import type { AppendOptions, ConsumedRecord, ReadBatchLimits, ReplicatedLog, ServerInfo } from '../replicated-log.js';
 import { EntryType, type NodeId } from './core/types.js';

@@ -5,7 +5,7 @@
  */
 import { ClosedError, OffsetOutOfRangeError, RecordTooLargeError } from '../errors.js';
 import type { AppendOptions, ConsumedRecord, ReadBatchLimits, ReplicatedLog, ServerInfo } from '../replicated-log.js';
-import { TailWaiters } from './tail-waiters.js';
+import { OffsetWaiters } from '../util/offset-waiters.js';
 
 export interface MemoryReplicatedLogOptions {
   initialOffset?: number;
@@ -19,7 +19,7 @@ export class MemoryReplicatedLog implements ReplicatedLog {
   private readonly records: ConsumedRecord[] = [];
   private readonly base: number;
   private readonly maxRecordBytes: number;
-  private readonly waiters = new TailWaiters();
+  private readonly waiters = new OffsetWaiters(100_000);
   private closed = false;
 
   constructor(private readonly opts: MemoryReplicatedLogOptions = {}) {
@@ -38,7 +38,7 @@ export class MemoryReplicatedLog implements ReplicatedLog {
     for (const value of values) {
       this.records.push({ offset: this.highestOffset() + 1, value: Buffer.from(value), term: 0 });
     }
-    this.waiters.advance(this.highestOffset());
+    this.waiters.notify(this.highestOffset());
     return Promise.resolve(first);
   }
 
@@ -69,7 +69,8 @@ export class MemoryReplicatedLog implements ReplicatedLog {
 
   waitFor(offset: number, signal?: AbortSignal): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError());
-    return this.waiters.waitFor(offset, this.highestOffset(), signal);
+    if (offset <= this.highestOffset()) return Promise.resolve();
+    return this.waiters.wait(offset, signal);
   }
 
   lowestOffset(): number {
@@ -87,7 +88,7 @@ export class MemoryReplicatedLog implements ReplicatedLog {
   close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      this.waiters.close(new ClosedError());
+      this.waiters.rejectAll(new ClosedError());
     }
     return Promise.resolve();
   }

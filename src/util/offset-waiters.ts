@@ -8,7 +8,7 @@ interface Waiter {
 }
 
 /**
- * Promises waiting for an offset to be published (tailing consumers). Woken by `publish`, never
+ * Promises waiting for an offset to become readable (tailing consumers, commit waits). Woken by `notify`, never
  * by polling. Bounded: beyond `maxWaiters` a new wait is refused with UnavailableError.
  */
 export class OffsetWaiters {
