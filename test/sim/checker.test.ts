@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EntryType, type Entry } from '../../src/raft/core/types.js';
+import { MemoryStorage } from '../../src/raft/core/memory-storage.js';
 import { SafetyChecker } from './checker.js';
 import { SimViolation } from './violation.js';
 
@@ -90,5 +91,38 @@ describe('SafetyChecker', () => {
     c.observeCommitIndex('n1/a', 5);
     expect(violationOf(() => c.observeCommitIndex('n1/a', 4)).rule).toBe('commit monotonic');
     c.observeCommitIndex('n1/a', 2, true);
+  });
+
+  it('vote safety: one vote per voter and term (repeats to the same candidate are fine)', () => {
+    const c = checker();
+    c.observeVoteGranted('n1/a', 3, 'n2/b');
+    c.observeVoteGranted('n1/a', 3, 'n2/b');
+    c.observeVoteGranted('n1/a', 4, 'n3/c');
+    expect(violationOf(() => c.observeVoteGranted('n1/a', 3, 'n3/c')).rule).toBe('vote safety');
+  });
+
+  it('exposure: a committed entry that an electable log lacks (figure 8), but not a stale one', () => {
+    const ids = ['n1/a', 'n2/b', 'n3/c'];
+    const logs = ids.map((id) => ({ id, storage: MemoryStorage.bootstrap({ voters: ids, learners: [] }) }));
+    const [s1, s2, s3] = logs.map((l) => l.storage) as [MemoryStorage, MemoryStorage, MemoryStorage];
+    // n1 led term 2 and got 1/2, 2/2 to n2; n3 led term 3 and wrote 1/3 alone.
+    s1.append([entry(1, 2), entry(2, 2)]);
+    s2.append([entry(1, 2), entry(2, 2)]);
+    s3.append([entry(1, 3)]);
+    const c = checker();
+    c.watchDurableLogs(() => logs);
+    // Counting replicas in term 4 "commits" 2/2: n3 (ends 1/3) lacks it, and n2 (ends 2/2) would elect it.
+    c.observeCommitted('n1/a', entry(2, 2));
+    const v = violationOf(() => c.checkExposure());
+    expect(v.rule).toBe('committed entry exposed');
+    expect(v.detail).toContain('n3/c lacks committed 2/2');
+    // Once n1 and n2 hold the term-4 entry after it (the correct commit), n3 can no longer win.
+    s1.append([entry(3, 4)]);
+    s2.append([entry(3, 4)]);
+    c.checkExposure();
+    c.checkDurableLog(logs[2]!);
+    // A log that merely lags (ends before the entry, in an older term) is no danger either.
+    s3.append([entry(1, 1)]);
+    c.checkDurableLog(logs[2]!);
   });
 });

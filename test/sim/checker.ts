@@ -1,4 +1,5 @@
 import type { Entry, NodeId } from '../../src/raft/core/types.js';
+import { exposureOf, findExposure, type DurableLog, type Exposure } from './exposure-check.js';
 import { violation, type SimClock } from './violation.js';
 
 interface WrittenEntry {
@@ -31,9 +32,18 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  * Log matching is checked when entries are written: every (index, term) ever written anywhere must
  * carry the same payload and follow the same previous term; by induction two logs that hold the
  * same (index, term) then hold the same prefix.
+ *
+ * Two checks look at causes rather than consequences: vote safety (a server grants at most one
+ * vote per term, even across crashes) and committed-entry exposure (exposure-check.ts: no durable
+ * log that lacks a committed entry could win an election, whatever the network did next). Both hold
+ * at every instant in a correct Raft; they catch a lost vote or a figure-8 commit at once, instead
+ * of only when a rare later schedule turns it into two leaders or a lost entry.
  */
 export class SafetyChecker {
   private readonly leaders = new Map<number, NodeId>();
+  /** `voter@term` -> the candidate that voter granted its vote to in that term. */
+  private readonly votes = new Map<string, NodeId>();
+  private durableLogs: () => readonly DurableLog[] = () => [];
   private readonly written = new Map<number, WrittenEntry>();
   private readonly committed: (CommittedEntry | undefined)[] = [];
   private readonly commitByNode = new Map<NodeId, number>();
@@ -63,6 +73,52 @@ export class SafetyChecker {
     }
     this.leaders.set(term, id);
     return true;
+  }
+
+  /** Vote safety: `voter` granted its (real, not pre-) vote of `term` to `candidate`. */
+  observeVoteGranted(voter: NodeId, term: number, candidate: NodeId): void {
+    const key = `${voter}@${term}`;
+    const known = this.votes.get(key);
+    if (known === undefined) {
+      this.votes.set(key, candidate);
+      return;
+    }
+    if (known !== candidate) {
+      throw violation(this.clock, 'vote safety', `${voter} voted for ${known} and then for ${candidate} in term ${term}`);
+    }
+  }
+
+  /** The durable logs of every node (crashed ones included), for the exposure check. */
+  watchDurableLogs(logs: () => readonly DurableLog[]): void {
+    this.durableLogs = logs;
+  }
+
+  /** Exposure of the highest committed entry, against every durable log (after commits). */
+  checkExposure(): void {
+    const index = this.maxCommittedIndex;
+    const c = this.committed[index];
+    if (c === undefined) return;
+    const e = findExposure(index, c.term, this.durableLogs());
+    if (e !== null) throw this.exposed(e);
+  }
+
+  /** Exposure of the highest committed entry, against one durable log that just changed. */
+  checkDurableLog(log: DurableLog): void {
+    const index = this.maxCommittedIndex;
+    const c = this.committed[index];
+    if (c === undefined) return;
+    const e = exposureOf(log, index, c.term, this.durableLogs());
+    if (e !== null) throw this.exposed(e);
+  }
+
+  private exposed(e: Exposure): Error {
+    return violation(
+      this.clock,
+      'committed entry exposed',
+      `${e.id} lacks committed ${e.index}/${e.term} (holds ${e.held ?? 'none'}) with its durable log ending at ` +
+        `${e.end.index}/${e.end.term}, yet ${e.electors.length} of ${e.voters} voters (${e.electors.join(' ')}) ` +
+        'hold logs no more up to date: an election could overwrite the entry (figure 8)',
+    );
   }
 
   /** Log matching: `entries` are about to be written by `id` after an entry of term `prevTerm`. */

@@ -59,6 +59,7 @@ export class Cluster implements NodeEnv {
     readonly trace: TraceSink | null,
   ) {
     this.checker = new SafetyChecker(clock);
+    this.checker.watchDurableLogs(() => this.nodes);
     this.workload = new Workload(clock, this.checker, trace);
     this.network = new SimNetwork(prng.fork(), { ...CALM_NETWORK }, opts.maxInflightMsgs);
     this.events = new EventQueue<SimEvent>(opts.maxEvents);
@@ -144,6 +145,9 @@ export class Cluster implements NodeEnv {
 
   send(msg: Message): void {
     this.sent[msg.type] = (this.sent[msg.type] ?? 0) + 1;
+    if (msg.type === 'RequestVoteResponse' && msg.granted && !msg.pre) {
+      this.checker.observeVoteGranted(msg.from, msg.term, msg.to);
+    }
     const copies = this.network.send(msg, this.nowMs);
     if (this.trace) this.trace(`send ${formatMessage(msg)}${copies === 1 ? '' : copies === 0 ? ' (lost)' : ' (x2)'}`);
   }

@@ -3,6 +3,10 @@ import type { Prng } from '../../src/util/prng.js';
 import type { Cluster } from './cluster.js';
 import type { MembershipController } from './membership.js';
 import type { NetworkFaults } from './network.js';
+import { rollStorm, type Storm, type StormProfile } from './storm.js';
+
+/** Share of seeds that also run an election storm (storm.ts). */
+export const STORM_SEED_SHARE = 0.5;
 
 /**
  * How hard one seed is hit, per simulated step (swarm testing: every seed draws its own mix, so
@@ -26,6 +30,8 @@ export interface FaultProfile {
   /** Whether the operator also removes live voters (the leader included). */
   churn: boolean;
   proposeRate: number;
+  /** The election storm this seed also runs, if any. */
+  storm: StormProfile | null;
 }
 
 export function rollProfile(prng: Prng): FaultProfile {
@@ -45,6 +51,8 @@ export function rollProfile(prng: Prng): FaultProfile {
     membershipRate: maybe(0.6, prng.pick([0.05, 0.2])),
     churn: prng.chance(0.4),
     proposeRate: prng.pick([0.2, 0.5, 0.9]),
+    // Drawn last, so that the other fields stay what they were before storms existed.
+    storm: prng.chance(STORM_SEED_SHARE) ? rollStorm(prng) : null,
   };
 }
 
@@ -63,6 +71,8 @@ function rollNetwork(prng: Prng): NetworkFaults {
 export interface NemesisOptions {
   /** Also wipe a member while a membership change is pending (on by default). */
   wipeDuringConfigChange: boolean;
+  /** The election storm of a storm seed (built from profile.storm), acting first each step. */
+  storm: Storm | null;
 }
 
 /** Injects faults and operator actions into a running cluster, one decision per step. */
@@ -83,6 +93,7 @@ export class Nemesis {
     const p = this.profile;
     const r = this.prng;
     this.finishReboots(step);
+    this.options.storm?.act(step);
     if (r.chance(p.crashRate)) this.crashOne();
     if (r.chance(p.rebootRate)) this.reboot(step);
     if (r.chance(p.restartRate)) this.restartOne();

@@ -199,6 +199,13 @@ export class SimNode {
 
   /** Makes the first `units` parts of `r` durable: snapshot, then each entry, then the hard state. */
   private persist(r: Ready, units: number): void {
+    this.persistUnits(r, units);
+    const checker = this.env.checker;
+    checker.checkCommitWithinLog(this.id, this.storage.hardState().commit, this.storage.lastIndex());
+    checker.checkDurableLog(this);
+  }
+
+  private persistUnits(r: Ready, units: number): void {
     let left = units;
     if (r.snapshot) {
       if (left-- <= 0) return;
@@ -212,7 +219,6 @@ export class SimNode {
       const forget = this.env.driverBug === 'forget-vote';
       this.storage.setHardState(forget ? { ...r.hardState, vote: null } : r.hardState);
     }
-    this.env.checker.checkCommitWithinLog(this.id, this.storage.hardState().commit, this.storage.lastIndex());
   }
 
   private appendEntries(entries: readonly Entry[]): void {
@@ -233,6 +239,7 @@ export class SimNode {
     this.env.checker.observeCommittedTerm(this.id, snap.index, snap.term);
     s.applySnapshot(snap);
     this.env.checker.observeRemoval(this.id, before, (i) => this.termAt(i));
+    this.env.checker.checkExposure();
     this.env.trace?.(`${this.id} installed snapshot ${snap.index}/${snap.term}`);
   }
 
@@ -246,6 +253,7 @@ export class SimNode {
     if (lo <= commit) {
       for (const e of this.storage.entries(lo, commit + 1, ALL_BYTES)) checker.observeCommitted(this.id, e);
     }
+    checker.checkExposure();
     const from = this.applied;
     this.applied = commit;
     this.env.onCommitted(this, from, commit);

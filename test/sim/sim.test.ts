@@ -20,7 +20,7 @@ function add(key: string, n: number): void {
   totals[key] = (totals[key] ?? 0) + n;
 }
 
-describe('seeded Raft simulation (3 and 5 voters, faults, membership churn)', () => {
+describe('seeded Raft simulation (3 and 5 voters, faults, election storms, membership churn)', () => {
   for (let b = 0; b < BLOCKS; b++) {
     const first = 1 + b * SEEDS_PER_BLOCK;
     const last = first + SEEDS_PER_BLOCK - 1;
@@ -39,6 +39,8 @@ describe('seeded Raft simulation (3 and 5 voters, faults, membership churn)', ()
         add('snapshots', r.sent.InstallSnapshot ?? 0);
         add('timeoutNow', r.sent.TimeoutNow ?? 0);
         add('fiveNodeRuns', r.nodes === 5 ? 1 : 0);
+        add('stormRuns', r.profile.storm === null ? 0 : 1);
+        add('newLeaderCuts', r.faults.newLeaderCuts ?? 0);
       }
     });
   }
@@ -57,6 +59,8 @@ describe('seeded Raft simulation (3 and 5 voters, faults, membership churn)', ()
       'snapshots',
       'timeoutNow',
       'fiveNodeRuns',
+      'stormRuns',
+      'newLeaderCuts',
     ]) {
       expect(totals[key], key).toBeGreaterThan(0);
     }

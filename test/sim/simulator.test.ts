@@ -51,10 +51,10 @@ describe('simulator', () => {
     }
   });
 
-  it('catches a driver that forgets its vote across a crash (two leaders in one term)', () => {
-    const found = firstCatch('forget-vote', 1000);
-    expect(found, 'forget-vote not caught in 1000 seeds').not.toBeNull();
-    expect(found!.violation.rule).toBe('election safety');
+  it('catches a driver that forgets its vote across a crash (a second vote in one term, or two leaders)', () => {
+    const found = firstCatch('forget-vote', 300);
+    expect(found, 'forget-vote not caught in 300 seeds').not.toBeNull();
+    expect(['vote safety', 'election safety']).toContain(found!.violation.rule);
   });
 
   it('catches a driver that sends votes and acks before persisting them', () => {

@@ -5,6 +5,7 @@ import { Cluster, type ClusterOptions } from './cluster.js';
 import { MembershipController } from './membership.js';
 import { Nemesis, rollProfile, type FaultProfile } from './nemesis.js';
 import { CALM_NETWORK } from './network.js';
+import { Storm } from './storm.js';
 import type { DriverBug, SimNode } from './sim-node.js';
 import type { TraceSink } from './trace.js';
 import { violation, type SimClock } from './violation.js';
@@ -96,8 +97,13 @@ export function runSimulation(opts: SimOptions): SimResult {
   const trace = sink ? (line: string): void => sink(`${String(clock.nowMs).padStart(6)}ms s${clock.step} ${line}`) : null;
   const cluster = new Cluster(clock, root.fork(), clusterOptions(opts.nodes, opts.driverBug ?? 'none', root.fork()), trace);
   const membership = new MembershipController(cluster, root.fork(), opts.nodes, SIM_RAFT_OPTIONS.promoteLagEntriesMax ?? 0);
-  const nemesis = new Nemesis(cluster, membership, root.fork(), rollProfile(root.fork()), {
+  const nemesisPrng = root.fork();
+  const profile = rollProfile(root.fork());
+  // Forked after everything else, so that seeds without a storm replay as they did before.
+  const storm = profile.storm === null ? null : new Storm(cluster, root.fork(), profile.storm);
+  const nemesis = new Nemesis(cluster, membership, nemesisPrng, profile, {
     wipeDuringConfigChange: opts.wipeDuringConfigChange ?? true,
+    storm,
   });
   cluster.persistCrashRate = nemesis.profile.persistCrashRate;
   cluster.startAll();
@@ -114,7 +120,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     committedIndex: cluster.checker.committedIndex,
     acked: cluster.workload.acked.length,
     workload: cluster.workload.stats,
-    faults: { ...nemesis.stats, ...cluster.stats },
+    faults: { ...nemesis.stats, ...cluster.stats, ...storm?.stats },
     membership: membership.stats,
     network: cluster.network.stats,
     sent: cluster.sent,
