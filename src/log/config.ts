@@ -32,6 +32,12 @@ export interface LogConfig {
   /** Most concurrent waitFor() calls. */
   maxWaiters: number;
   sync: SyncPolicy;
+  /**
+   * Wait for the end of the event-loop turn before writing, so every append issued in the turn
+   * joins one group (default true). A caller that already batches (the Raft node hands the log one
+   * batch per Ready) turns it off to save a turn of latency.
+   */
+  gatherTurn: boolean;
   fs: FileSystem;
   logger: Logger;
   /** Metrics hook: called with the duration of every store fdatasync, in seconds. */
@@ -51,6 +57,7 @@ export function defaultLogConfig(): LogConfig {
     maxQueuedBytes: 256 * MiB,
     maxWaiters: 100_000,
     sync: { mode: 'always' },
+    gatherTurn: true,
     fs: new NodeFileSystem(),
     logger: silentLogger(),
   };

@@ -121,7 +121,8 @@ export class LogWriter {
     this.queue.push(op);
     if (this.running) return;
     this.running = true;
-    void nextTurn().then(() => this.drain());
+    if (this.state.config.gatherTurn) void nextTurn().then(() => this.drain());
+    else queueMicrotask(() => void this.drain());
   }
 
   private async drain(): Promise<void> {

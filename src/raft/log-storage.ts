@@ -52,6 +52,8 @@ export class LogStorage implements RaftStorage {
     const log = await Log.open(join(opts.dir, 'log'), {
       ...opts.logOptions,
       segment: { ...opts.logOptions?.segment, initialOffset: firstIndex },
+      // The node driver already hands the log one batch per Ready.
+      gatherTurn: false,
       fs: opts.fs,
       logger: opts.logger,
     });

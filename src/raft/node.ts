@@ -277,7 +277,9 @@ export class RaftNode {
   private schedule(): void {
     if (this.scheduled || this.running || this.closed) return;
     this.scheduled = true;
-    setImmediate(() => {
+    // A microtask, not a turn: everything stepped in this turn (a socket's messages, a tick)
+    // still lands in one Ready, and under load proposals batch while the loop persists.
+    queueMicrotask(() => {
       this.scheduled = false;
       this.loopDone = this.run();
     });
