@@ -29,6 +29,7 @@ import { Prng } from '../util/prng.js';
 import { AddressBook } from './address-book.js';
 import { clusterIdOf } from './bootstrap.js';
 import { ClusterManager } from './cluster-manager.js';
+import { ClusterMetrics } from './cluster-metrics.js';
 import { ComponentStack } from './component-stack.js';
 import { DeferredReplicatedLog } from './deferred-log.js';
 import { IdentityFile } from './identity.js';
@@ -117,13 +118,14 @@ export class Agent {
     stack.push('raft', () => agent.closeRaft());
     const udp = await bindGossip(config, bind);
     const advertiseHost = config.advertiseAddr ?? bind.host;
-    const membership = new Membership({
+    const membership: Membership = new Membership({
       name: config.nodeName,
       transport: udp,
       advertiseAddr: `${advertiseHost}:${udp.localAddress().split(':').pop() ?? bind.port}`,
       gossipKey: config.gossipKey,
       logger: rootLogger,
     });
+    const clusterMetrics = new ClusterMetrics(metrics.registry, { raft: () => agent.raft, membership });
     stack.push('membership', async () => {
       if (agent.leaving) await membership.leave(2000).catch(() => undefined);
       await membership.close();
@@ -173,7 +175,7 @@ export class Agent {
     agent.joinInBackground(config.startJoinAddrs);
 
     const startRaft = (clusterId: string): void => {
-      agent.raft = startRaftParts({ config, self, clusterId, storage, addresses, peerTls, logger: rootLogger });
+      agent.raft = startRaftParts({ config, self, clusterId, storage, addresses, peerTls, logger: rootLogger, onLeaderChange: clusterMetrics.onLeaderChange });
       mux.registerRaftHandler((sock) => agent.raft?.transport.accept(sock));
       log.attach(agent.raft.log);
       manager.attach(agent.raft.node);
@@ -344,6 +346,7 @@ function startRaftParts(o: {
   addresses: AddressBook;
   peerTls: PeerTlsOptions | undefined;
   logger: Logger;
+  onLeaderChange: () => void;
 }): RaftParts {
   const transport = new TcpTransport({ localId: o.self, clusterId: o.clusterId, resolve: (id) => o.addresses.get(id), tls: o.peerTls, logger: o.logger });
   const raftOptions: RaftOptions = {
@@ -364,6 +367,7 @@ function startRaftParts(o: {
     random: new Prng(Math.floor(Math.random() * 2 ** 32)),
     logger: o.logger,
     tickMs: o.config.raftTickMs,
+    onSoftState: o.onLeaderChange,
   });
   const log = new RaftReplicatedLog({
     node,

@@ -79,6 +79,9 @@ export class RaftNode {
   private nextReadContext = 1;
   private readonly commitListeners: ((commit: number) => void)[] = [];
   private leaderWaiters: (() => void)[] = [];
+  /** Ticks since start, and the tick each follower was last seen active (leader only). */
+  private ticks = 0;
+  private readonly followerSeenTick = new Map<NodeId, number>();
   /** Storage maintenance (compaction) run by the persistence loop between Readys. */
   private tasks: (() => Promise<void>)[] = [];
 
@@ -107,6 +110,10 @@ export class RaftNode {
     this.ticker = setInterval(() => {
       if (this.closed) return;
       this.core.tick();
+      this.ticks++;
+      if (this.soft.role === 'leader') {
+        for (const [id, pr] of this.core.status().progress) if (pr.recentActive) this.followerSeenTick.set(id, this.ticks);
+      }
       this.schedule();
     }, this.opts.tickMs);
     this.ticker.unref();
@@ -245,10 +252,20 @@ export class RaftNode {
     const status = this.core.status();
     if (status.role === 'leader') {
       for (const [id, pr] of status.progress) {
-        if (id !== this.id && pr.recentActive) limit = Math.min(limit, pr.match - marginEntries);
+        if (id !== this.id && this.followerActive(id)) limit = Math.min(limit, pr.match - marginEntries);
       }
     }
     return limit;
+  }
+
+  /**
+   * On the leader: whether a follower answered within the last two election timeouts (the core's
+   * own activity flag is reset every election timeout, so it alone would blink). Every member
+   * counts as active for that long after this node becomes leader.
+   */
+  followerActive(id: NodeId): boolean {
+    const seen = this.followerSeenTick.get(id);
+    return seen !== undefined && this.ticks - seen <= 2 * this.opts.raft.electionTicks;
   }
 
   status(): RaftStatus {
@@ -373,6 +390,10 @@ export class RaftNode {
       const waiters = this.leaderWaiters;
       this.leaderWaiters = [];
       for (const w of waiters) w();
+    }
+    if (soft.role === 'leader' && was.role !== 'leader') {
+      const { config } = this.core.status();
+      for (const id of [...config.voters, ...config.learners]) this.followerSeenTick.set(id, this.ticks);
     }
     if (was.role === 'leader' && soft.role !== 'leader') {
       // Rule 6: never retried by us; the client learns the outcome is unknown.

@@ -37,6 +37,11 @@ describe('single-node agent', () => {
       expect(metrics).toMatch(/replog_log_end_offset 100/);
       expect(metrics).toMatch(/replog_log_segments [2-9]/);
       expect(metrics).toMatch(/replog_log_fsync_duration_seconds_count [1-9]/);
+      expect(metrics).toMatch(/replog_raft_is_leader 1/);
+      expect(metrics).toMatch(/replog_raft_members\{kind="voter"\} 1/);
+      expect(metrics).toMatch(/replog_raft_commit_index [1-9]/);
+      expect(metrics).toMatch(/replog_gossip_members\{state="alive"\} 1/);
+      expect(metrics).toMatch(/replog_raft_state_changes_total [1-9]/);
       expect((await fetch(`http://${a.metricsAddr()}/readyz`)).status).toBe(200);
       expect((await fetch(`http://${a.metricsAddr()}/healthz`)).status).toBe(200);
     } finally {

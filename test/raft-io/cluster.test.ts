@@ -91,9 +91,9 @@ describe(`snapshots = log prefix (seed ${SEED})`, () => {
     await cluster.stop(lagging.id);
     const value = (i: number): Buffer => Buffer.from(`r${i}-`.padEnd(200, 'x'));
     for (let i = 0; i < 300; i += 10) await leader.rlog.append(Array.from({ length: 10 }, (_, j) => value(i + j)));
-    // Rule 14: the leader keeps entries an active follower still needs; once it sees the
-    // follower inactive (CheckQuorum's recent-activity window), retention may pass it.
-    await until(() => leader.node.status().progress.get(lagging.id)?.recentActive === false, 'the follower to be seen inactive');
+    // Rule 14: the leader keeps entries an active follower still needs; once the follower has
+    // been silent for two election timeouts, retention may pass it.
+    await until(() => !leader.node.followerActive(lagging.id), 'the follower to be seen inactive');
     const lowest = await leader.rlog.truncate(250);
     expect(lowest).toBe(250);
     expect(leader.storage.log.segmentCount()).toBeLessThan(5);
