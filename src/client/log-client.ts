@@ -12,6 +12,7 @@ import {
   type GetServersRequest,
   type GetServersResponse,
   type ProduceRequest, type ProduceResponse, type Record as WireRecord } from '../gen/log/v1/log.js';
+import { splitBatches } from './produce-pipeline.js';
 import type { ConsumedRecord, ServerInfo } from '../replicated-log.js';
 
 /** Initial metadata of ConsumeStream with the log's highest offset (see src/server/consume-stream.ts). */
@@ -242,21 +243,6 @@ class ResponseQueue {
       this.stream.on('error', done);
     });
   }
-}
-
-function* splitBatches(values: readonly Buffer[], maxRecords: number, maxBytes: number): Generator<Buffer[]> {
-  let batch: Buffer[] = [];
-  let bytes = 0;
-  for (const v of values) {
-    if (batch.length > 0 && (batch.length >= maxRecords || bytes + v.length > maxBytes)) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(v);
-    bytes += v.length;
-  }
-  if (batch.length > 0) yield batch;
 }
 
 /** Waits for the stream's initial metadata and reads the server's high offset from it. */
