@@ -5,14 +5,13 @@
  * Components start in order and close in reverse; the start-up contract of ARCHITECTURE 7 decides
  * whether the node resumes, bootstraps, or waits in gossip to join.
  */
-import { readFile } from 'node:fs/promises';
 import type { AgentConfig } from '../config.js';
 import { splitHostPort } from '../config.js';
-import { ConfigError, errnoCode } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { NodeFileSystem, parseSyncPolicy } from '../log/index.js';
 import type { Logger } from '../logger.js';
-import { Membership, UdpTransport } from '../membership/index.js';
-import { Mux, type MuxTls } from '../mux/mux.js';
+import { Membership } from '../membership/index.js';
+import type { Mux } from '../mux/mux.js';
 import type { NodeId, RaftOptions } from '../raft/core/types.js';
 import { LogStorage } from '../raft/log-storage.js';
 import { RaftNode } from '../raft/node.js';
@@ -20,10 +19,10 @@ import { RaftReplicatedLog } from '../raft/raft-replicated-log.js';
 import { TcpTransport, type PeerTlsOptions } from '../raft/tcp-transport.js';
 import { AdminService } from '../gen/log/v1/log.js';
 import { createAdminService } from '../server/admin-service.js';
-import { AclAuthorizer, allowAll, requireCertificate, type Authorizer } from '../server/auth.js';
+import { AclAuthorizer } from '../server/auth.js';
 import { GrpcApiServer } from '../server/grpc-server.js';
 import { defaultServiceLimits } from '../server/log-service.js';
-import { MetricsHttpServer } from '../server/metrics-http.js';
+import type { MetricsHttpServer } from '../server/metrics-http.js';
 import { ServerMetrics } from '../server/metrics.js';
 import { Prng } from '../util/prng.js';
 import { AddressBook } from './address-book.js';
@@ -32,7 +31,7 @@ import { ClusterManager } from './cluster-manager.js';
 import { ClusterMetrics } from './cluster-metrics.js';
 import { ComponentStack } from './component-stack.js';
 import { DeferredReplicatedLog } from './deferred-log.js';
-import { IdentityFile } from './identity.js';
+import { bindGossip, buildAuthorizer, listenMux, loadPeerTls, loadTls, openIdentity, startMetrics } from './agent-setup.js';
 
 /** Connections with no call for this long are closed by the gRPC server. */
 const idleConnectionTimeoutMs = 5 * 60_000;
@@ -379,96 +378,4 @@ function startRaftParts(o: {
     leaderWaitMs: 3 * o.config.raftTickMs * o.config.raftElectionTicks,
   });
   return { node, log, transport };
-}
-
-async function openIdentity(fs: NodeFileSystem, config: AgentConfig): Promise<IdentityFile> {
-  try {
-    return await IdentityFile.open(fs, config.dataDir, config.nodeName);
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError('--data-dir', `${config.dataDir} is not usable (${err instanceof Error ? err.message : String(err)})`);
-  }
-}
-
-async function bindGossip(config: AgentConfig, bind: { host: string; port: number }): Promise<UdpTransport> {
-  try {
-    return await UdpTransport.bind({ host: bind.host, port: bind.port });
-  } catch (err) {
-    throw new ConfigError('--bind-addr', `cannot bind the gossip port ${config.bindAddr}: ${describeListenError(err)}`);
-  }
-}
-
-async function loadPeerTls(config: AgentConfig): Promise<PeerTlsOptions | undefined> {
-  const { peerTlsCertFile: cert, peerTlsKeyFile: key, peerTlsCaFile: ca } = config;
-  if (cert === undefined || key === undefined || ca === undefined) return undefined;
-  const files = {
-    cert: await readOption('--peer-tls-cert-file', cert),
-    key: await readOption('--peer-tls-key-file', key),
-    ca: await readOption('--peer-tls-ca-file', ca),
-  };
-  // Peers are trusted by the CA alone: their certificates need not name their addresses.
-  return { dial: { ...files, checkServerIdentity: () => undefined }, accept: files };
-}
-
-async function readOption(option: string, path: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw new ConfigError(option, `cannot read ${path} (${errnoCode(err) ?? String(err)})`);
-  }
-}
-
-async function listenMux(config: AgentConfig, host: string, grpc: GrpcApiServer, tls: MuxTls | undefined, logger: Logger): Promise<Mux & { name: string }> {
-  try {
-    const mux = await Mux.listen({
-      host,
-      port: config.rpcPort,
-      grpc: (sock) => grpc.injector.injectConnection(sock),
-      tls,
-      maxConnections: config.maxConnections,
-      firstByteTimeoutMs: config.firstByteTimeoutMs,
-      logger,
-    });
-    return Object.assign(mux, { name: 'mux' });
-  } catch (err) {
-    throw new ConfigError('--rpc-port', `cannot listen on ${host}:${config.rpcPort}: ${describeListenError(err)}`);
-  }
-}
-
-async function startMetrics(config: AgentConfig, stack: ComponentStack, metrics: ServerMetrics, ready: () => boolean): Promise<MetricsHttpServer | undefined> {
-  if (config.metricsAddr === undefined) return undefined;
-  const addr = splitHostPort(config.metricsAddr);
-  if (!addr) throw new ConfigError('--metrics-addr', `expected HOST:PORT, got ${config.metricsAddr}`);
-  try {
-    return await stack.start('metrics', async () =>
-      Object.assign(await MetricsHttpServer.listen({ host: addr.host, port: addr.port, registry: metrics.registry, ready }), { name: 'metrics' }),
-    );
-  } catch (err) {
-    throw new ConfigError('--metrics-addr', `cannot listen on ${config.metricsAddr}: ${describeListenError(err)}`);
-  }
-}
-
-async function loadTls(config: AgentConfig): Promise<MuxTls | undefined> {
-  const { serverTlsCertFile: cert, serverTlsKeyFile: key, serverTlsCaFile: ca } = config;
-  if (cert === undefined || key === undefined || ca === undefined) return undefined;
-  return {
-    cert: await readOption('--server-tls-cert-file', cert),
-    key: await readOption('--server-tls-key-file', key),
-    ca: await readOption('--server-tls-ca-file', ca),
-  };
-}
-
-async function buildAuthorizer(config: AgentConfig, tls: boolean): Promise<Authorizer> {
-  if (config.aclModelFile !== undefined && config.aclPolicyFile !== undefined) {
-    return AclAuthorizer.fromFiles(config.aclModelFile, config.aclPolicyFile);
-  }
-  return tls ? requireCertificate : allowAll;
-}
-
-function describeListenError(err: unknown): string {
-  const code = errnoCode(err);
-  if (code === 'EADDRINUSE') return 'the address is already in use';
-  if (code === 'EACCES') return 'permission denied';
-  if (code === 'EADDRNOTAVAIL') return 'the address is not available on this machine';
-  return err instanceof Error ? err.message : String(err);
 }
