@@ -14,6 +14,7 @@
 import { MemoryStorage, RaftCore } from '../src/raft/core/index.js';
 import { EntryType, type Message, type NodeId, type Proposal, type RaftOptions } from '../src/raft/core/types.js';
 import { Prng } from '../src/util/prng.js';
+import { DEFAULT_RAFT_OPTIONS } from '../src/raft/options.js';
 
 const ENTRY_BYTES = 1024;
 const TARGET_ENTRIES_PER_SEC = 500_000;
@@ -37,15 +38,8 @@ interface CaseResult {
   totalMicrosPerEntry: number;
 }
 
-const OPTIONS: Omit<RaftOptions, 'id'> = {
-  electionTicks: 10,
-  heartbeatTicks: 1,
-  preVote: true,
-  checkQuorum: true,
-  maxInflightMsgs: 256,
-  maxInflightBytes: 64 * 1024 * 1024,
-  maxMsgBytes: 1024 * 1024,
-};
+/** The agent's own tuning. */
+const OPTIONS: Omit<RaftOptions, 'id'> = DEFAULT_RAFT_OPTIONS;
 
 class Cluster {
   readonly nodes: BenchNode[];

@@ -14,6 +14,7 @@ import { Membership } from '../membership/index.js';
 import type { Mux } from '../mux/mux.js';
 import type { NodeId, RaftOptions } from '../raft/core/types.js';
 import { LogStorage } from '../raft/log-storage.js';
+import { DEFAULT_RAFT_OPTIONS } from '../raft/options.js';
 import { RaftNode } from '../raft/node.js';
 import { RaftReplicatedLog } from '../raft/raft-replicated-log.js';
 import { TcpTransport, type PeerTlsOptions } from '../raft/tcp-transport.js';
@@ -348,17 +349,7 @@ function startRaftParts(o: {
   onLeaderChange: () => void;
 }): RaftParts {
   const transport = new TcpTransport({ localId: o.self, clusterId: o.clusterId, resolve: (id) => o.addresses.get(id), tls: o.peerTls, logger: o.logger });
-  const raftOptions: RaftOptions = {
-    id: o.self,
-    electionTicks: o.config.raftElectionTicks,
-    heartbeatTicks: 1,
-    preVote: true,
-    checkQuorum: true,
-    maxInflightMsgs: 256,
-    maxInflightBytes: 64 * 1024 * 1024,
-    maxMsgBytes: 1024 * 1024,
-    promoteLagEntriesMax: 1000,
-  };
+  const raftOptions: RaftOptions = { ...DEFAULT_RAFT_OPTIONS, id: o.self, electionTicks: o.config.raftElectionTicks };
   const node = new RaftNode({
     raft: raftOptions,
     storage: o.storage,
