@@ -30,6 +30,8 @@ export interface RaftNodeOptions {
   commitPersistIntervalMs?: number;
   /** Called after every Ready with the role, leader and term (for metrics and the agent). */
   onSoftState?: (soft: SoftState) => void;
+  /** While no leader is known, say so in the log this often (default 5 s). */
+  noLeaderReportMs?: number;
 }
 
 interface PendingProposal {
@@ -81,6 +83,7 @@ export class RaftNode {
   private leaderWaiters: (() => void)[] = [];
   /** Ticks since start, and the tick each follower was last seen active (leader only). */
   private ticks = 0;
+  private leaderlessTicks = 0;
   private readonly followerSeenTick = new Map<NodeId, number>();
   /** Storage maintenance (compaction) run by the persistence loop between Readys. */
   private tasks: (() => Promise<void>)[] = [];
@@ -114,6 +117,7 @@ export class RaftNode {
       if (this.soft.role === 'leader') {
         for (const [id, pr] of this.core.status().progress) if (pr.recentActive) this.followerSeenTick.set(id, this.ticks);
       }
+      this.reportNoLeader();
       this.schedule();
     }, this.opts.tickMs);
     this.ticker.unref();
@@ -245,6 +249,24 @@ export class RaftNode {
       });
       this.schedule();
     });
+  }
+
+  /** Says so in the log, every few seconds, while no leader is known (no quorum, or still joining). */
+  private reportNoLeader(): void {
+    if (this.soft.leader !== null) {
+      this.leaderlessTicks = 0;
+      return;
+    }
+    this.leaderlessTicks++;
+    const every = Math.max(1, Math.round((this.opts.noLeaderReportMs ?? 5000) / this.opts.tickMs));
+    if (this.leaderlessTicks % every !== 0) return;
+    const { config, term } = this.core.status();
+    this.log.warn(
+      { term, voters: config.voters, forMs: this.leaderlessTicks * this.opts.tickMs },
+      config.voters.includes(this.id) || config.learners.includes(this.id)
+        ? 'no leader: waiting for a majority of the voters to reach each other'
+        : 'not a member of the configuration yet: waiting for the leader to add this node',
+    );
   }
 
   private compactionLimit(marginEntries: number): number {

@@ -151,3 +151,38 @@ describe(`tailing reads on a follower (seed ${SEED})`, () => {
     await expect(never).rejects.toThrow();
   });
 });
+
+describe('start-up without a quorum', () => {
+  it('waits and says so in its log', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { pino } = await import('pino');
+    const { Writable } = await import('node:stream');
+    const { NodeFileSystem } = await import('../../src/log/index.js');
+    const { LogStorage } = await import('../../src/raft/log-storage.js');
+    const { RaftNode } = await import('../../src/raft/node.js');
+    const { TcpTransport } = await import('../../src/raft/tcp-transport.js');
+    const { Prng } = await import('../../src/util/prng.js');
+    const dir = mkdtempSync(join(tmpdir(), 'replog-noquorum-'));
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(chunk.toString()), cb()) }));
+    const storage = await LogStorage.open({ dir, fs: new NodeFileSystem(), logger });
+    await storage.initialize(0, { voters: ['a/1', 'b/1', 'c/1'], learners: [] });
+    const transport = new TcpTransport({ localId: 'a/1', clusterId: 'x', resolve: () => undefined });
+    const node = new RaftNode({
+      raft: { id: 'a/1', electionTicks: 5, heartbeatTicks: 1, preVote: true, checkQuorum: true, maxInflightMsgs: 8, maxInflightBytes: 1 << 20, maxMsgBytes: 1 << 16 },
+      storage, transport, random: new Prng(1), logger, tickMs: 10, noLeaderReportMs: 100,
+    });
+    node.start();
+    try {
+      await until(() => lines.some((l) => l.includes('no leader: waiting for a majority')), 'the no-quorum log line', 5000);
+      expect(node.softState().leader).toBeNull();
+    } finally {
+      await node.close();
+      await transport.close();
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
