@@ -6,7 +6,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Membership } from '../membership/index.js';
 import type { RaftNode } from '../raft/node.js';
 import type { TcpTransport } from '../raft/tcp-transport.js';
-import { nameOf } from './reconciler.js';
+import { nodeName } from '../raft/raft-replicated-log.js';
 
 export interface ClusterMetricSources {
   raft: () => { node: RaftNode; transport: TcpTransport } | undefined;
@@ -53,7 +53,7 @@ export class ClusterMetrics {
     gauge('replog_raft_follower_lag_entries', 'On the leader: entries each member is behind', (set) => {
       const s = status();
       if (!s) return;
-      for (const [id, pr] of s.progress) set(Math.max(0, s.lastIndex - pr.match), { peer: nameOf(id) });
+      for (const [id, pr] of s.progress) set(Math.max(0, s.lastIndex - pr.match), { peer: nodeName(id) });
     }, ['peer']);
     gauge('replog_gossip_members', 'Gossip members known, by state', (set) => {
       const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };

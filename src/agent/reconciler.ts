@@ -16,6 +16,7 @@
  *   leadership first).
  */
 import type { ClusterConfig, ConfigChange, NodeId } from '../raft/core/types.js';
+import { nodeName } from '../raft/raft-replicated-log.js';
 
 export interface KnownMember {
   /** Full Raft identity `name/uuid` (from the gossip tags). */
@@ -47,17 +48,12 @@ export interface Decision {
   why: string;
 }
 
-export function nameOf(id: NodeId): string {
-  const slash = id.indexOf('/');
-  return slash < 0 ? id : id.slice(0, slash);
-}
-
 export function nextConfigChange(input: ReconcileInput): Decision | null {
   const { config, self } = input;
   const byId = new Map(input.members.map((m) => [m.id, m]));
   const inConfig = new Set([...config.voters, ...config.learners]);
   const caughtUp = (id: NodeId): boolean => input.lastIndex - (input.match.get(id) ?? 0) <= input.promoteLagEntries;
-  const namesakes = (id: NodeId, list: readonly NodeId[]): NodeId[] => list.filter((o) => o !== id && nameOf(o) === nameOf(id));
+  const namesakes = (id: NodeId, list: readonly NodeId[]): NodeId[] => list.filter((o) => o !== id && nodeName(o) === nodeName(id));
 
   // 1. Departures announced by the member itself.
   for (const id of [...config.learners, ...config.voters]) {
@@ -71,7 +67,7 @@ export function nextConfigChange(input: ReconcileInput): Decision | null {
   }
   // 3. Learners superseded by a newer identity of the same name (wiped again while catching up).
   for (const learner of config.learners) {
-    if (input.members.some((o) => o.id !== learner && o.name === nameOf(learner) && o.state === 'alive' && byId.get(learner)?.state !== 'alive')) {
+    if (input.members.some((o) => o.id !== learner && o.name === nodeName(learner) && o.state === 'alive' && byId.get(learner)?.state !== 'alive')) {
       return { change: { type: 'remove', id: learner }, why: `${learner} was superseded by a newer identity` };
     }
   }

@@ -1,6 +1,7 @@
 /**
  * Options of a Membership, their defaults (LAN values close to memberlist's) and validation.
  */
+import { splitHostPort as parseHostPort } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Clock, GossipTransport, HostResolver, Random, Tags } from './types.js';
@@ -123,13 +124,9 @@ export function checkTags(tags: Tags, maxTagsBytes: number): void {
   if (bytes > maxTagsBytes) throw new ConfigError('tags', `encode to ${bytes} bytes, over the limit of ${maxTagsBytes}`);
 }
 
-/** Splits `host:port` (IPv4 or a name). Throws ConfigError when it is not one. */
+/** Splits `host:port` (src/config.ts's parser). Throws ConfigError naming `option` when it is not one. */
 export function splitHostPort(addr: string, option = 'address'): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  const host = addr.slice(0, i);
-  const port = Number(addr.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(option, `expected host:port, got "${addr}"`);
-  }
-  return { host, port };
+  const hp = parseHostPort(addr);
+  if (!hp) throw new ConfigError(option, `expected host:port, got "${addr}"`);
+  return hp;
 }

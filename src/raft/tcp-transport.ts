@@ -13,6 +13,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
+import { splitHostPort } from '../config.js';
 import { ClosedError, InvalidArgumentError } from '../errors.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import type { NodeId } from './core/types.js';
@@ -224,8 +225,8 @@ class OutboundPeer {
   private dial(): void {
     if (this.closed) return;
     const addr = this.opts.resolve(this.peer);
-    const split = addr ? splitHostPort(addr) : undefined;
-    if (!split) {
+    const split = addr ? splitHostPort(addr) : null;
+    if (!split || split.port === 0) {
       this.dropQueue();
       this.scheduleRetry();
       return;
@@ -301,13 +302,4 @@ class OutboundPeer {
     this.sock?.destroy();
     this.sock = undefined;
   }
-}
-
-/** Splits `host:port` (IPv6 in brackets); undefined when malformed. */
-export function splitHostPort(addr: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(addr);
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) return undefined;
-  return { host: m[1] ?? m[2] ?? '', port };
 }

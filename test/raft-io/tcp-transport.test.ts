@@ -3,7 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../src/raft/codec.js';
 import type { Message } from '../../src/raft/core/types.js';
 import type { PeerFrame } from '../../src/raft/peer-frames.js';
-import { RAFT_MUX_BYTE, splitHostPort, TcpTransport } from '../../src/raft/tcp-transport.js';
+import { splitHostPort } from '../../src/config.js';
+import { RAFT_MUX_BYTE, TcpTransport } from '../../src/raft/tcp-transport.js';
+import { until } from './harness.js';
 
 /** A stand-in for the mux: reads the first byte and hands Raft connections to the transport. */
 async function listen(transport: TcpTransport): Promise<{ addr: string; server: net.Server }> {
@@ -17,14 +19,6 @@ async function listen(transport: TcpTransport): Promise<{ addr: string; server: 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
   return { addr: `127.0.0.1:${port}`, server };
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const hb = (from: string, to: string, term: number): Message => ({ type: 'Heartbeat', from, to, term, commit: 0, readContext: 0 });
@@ -105,18 +99,21 @@ describe('TcpTransport', () => {
     expect(atB2[0]).toMatchObject({ from: 'a', term: 2 });
   });
 
-  it('drops (and counts) messages for a peer with no address', async () => {
-    const { a } = await pair();
+  it('drops (and counts) messages for a peer with no address, or port 0', async () => {
+    const { a, addrs } = await pair();
     a.send(hb('a', 'nobody', 1));
     await until(() => a.stats.dropped === 1, 'drop');
+    addrs.set('zero', '127.0.0.1:0');
+    a.send(hb('a', 'zero', 1));
+    await until(() => a.stats.dropped === 2, 'drop for port 0');
   });
 
   it('parses host:port forms', () => {
     expect(splitHostPort('127.0.0.1:80')).toEqual({ host: '127.0.0.1', port: 80 });
     expect(splitHostPort('[::1]:8401')).toEqual({ host: '::1', port: 8401 });
     expect(splitHostPort('node-0.replog:8401')).toEqual({ host: 'node-0.replog', port: 8401 });
-    expect(splitHostPort('nope')).toBeUndefined();
-    expect(splitHostPort('h:0')).toBeUndefined();
+    expect(splitHostPort('nope')).toBeNull();
+    expect(splitHostPort('h:70000')).toBeNull();
   });
 });
 
