@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
+import { ConfigError, errorMessage } from './errors.js';
 
 const MiB = 1024 * 1024;
 
@@ -164,13 +164,13 @@ function readConfigFile(path: string, readFile = (p: string) => readFileSync(p, 
   try {
     text = readFile(path);
   } catch (err) {
-    throw new ConfigError('--config-file', `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ConfigError('--config-file', `cannot read ${path}: ${errorMessage(err)}`);
   }
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new ConfigError('--config-file', `${path} is not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ConfigError('--config-file', `${path} is not valid YAML: ${errorMessage(err)}`);
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) {

@@ -90,7 +90,7 @@ export class StorageError extends ReplogError {
     readonly path: string,
     cause: unknown,
   ) {
-    super(`${op} ${path} failed: ${describeCause(cause)}`, { cause });
+    super(`${op} ${path} failed: ${errorMessage(cause)}`, { cause });
   }
 }
 
@@ -107,7 +107,7 @@ export class DiskFullError extends StorageError {
 export class LogFailedError extends ReplogError {
   readonly code = 'LOG_FAILED';
   constructor(cause: unknown) {
-    super(`log stopped after a failed write or sync; restart to recover: ${describeCause(cause)}`, {
+    super(`log stopped after a failed write or sync; restart to recover: ${errorMessage(cause)}`, {
       cause,
     });
   }
@@ -232,8 +232,14 @@ export function errnoCode(err: unknown): string | undefined {
   return undefined;
 }
 
-function describeCause(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
+/** The message of anything thrown. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Anything thrown, as an Error. */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /**
@@ -251,7 +257,7 @@ export class OutcomeUnknownError extends UnavailableError {
     cause: unknown,
     leaderAddr?: string,
   ) {
-    super(`outcome of ${records} record(s) sent to ${addr} is unknown (they may or may not be appended): ${describeCause(cause)}`, leaderAddr);
+    super(`outcome of ${records} record(s) sent to ${addr} is unknown (they may or may not be appended): ${errorMessage(cause)}`, leaderAddr);
     this.cause = cause;
   }
 }
@@ -264,7 +270,7 @@ export class RetriesExhaustedError extends UnavailableError {
     readonly elapsedMs: number,
     cause: unknown,
   ) {
-    super(`${operation} failed after ${attempts} attempt(s) in ${elapsedMs} ms: ${describeCause(cause)}`);
+    super(`${operation} failed after ${attempts} attempt(s) in ${elapsedMs} ms: ${errorMessage(cause)}`);
     this.cause = cause;
   }
 }

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { AgentConfig } from '../config.js';
-import { ConfigError, errnoCode } from '../errors.js';
+import { ConfigError, errnoCode, errorMessage } from '../errors.js';
 import type { NodeFileSystem } from '../log/index.js';
 import type { Logger } from '../logger.js';
 import { UdpTransport } from '../membership/index.js';
@@ -24,7 +24,7 @@ export async function openIdentity(fs: NodeFileSystem, config: AgentConfig): Pro
     return await IdentityFile.open(fs, config.dataDir, config.nodeName);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError('--data-dir', `${config.dataDir} is not usable (${err instanceof Error ? err.message : String(err)})`);
+    throw new ConfigError('--data-dir', `${config.dataDir} is not usable (${errorMessage(err)})`);
   }
 }
 
@@ -108,5 +108,5 @@ export function describeListenError(err: unknown): string {
   if (code === 'EADDRINUSE') return 'the address is already in use';
   if (code === 'EACCES') return 'permission denied';
   if (code === 'EADDRNOTAVAIL') return 'the address is not available on this machine';
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }

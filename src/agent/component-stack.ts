@@ -2,6 +2,7 @@
  * The agent's components, started in order and closed in reverse (proglog's setup list). Closing
  * runs every close even when some fail, and reports all failures together.
  */
+import { asError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export interface Component {
@@ -41,7 +42,7 @@ export class ComponentStack {
         await c.close();
         this.logger.debug({ component: c.name }, 'closed');
       } catch (err) {
-        const e = err instanceof Error ? err : new Error(String(err));
+        const e = asError(err);
         this.logger.error({ component: c.name, err: e }, 'close failed');
         errors.push(new Error(`${c.name}: ${e.message}`, { cause: e }));
       }

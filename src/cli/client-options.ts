@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { ClientTls } from '../client/log-client.js';
 import { ReplogClient } from '../client/replog-client.js';
 import { hostPortSchema } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorMessage } from '../errors.js';
 
 export interface ClientFlags {
   addr?: string;
@@ -64,6 +64,6 @@ function read(option: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new ConfigError(option, `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ConfigError(option, `cannot read ${path}: ${errorMessage(err)}`);
   }
 }

@@ -4,6 +4,7 @@
  * This is the per-node building block: leader routing, follower reads and retries are in
  * ReplogClient (replog-client.ts).
  */
+import { errorMessage, asError } from '../errors.js';
 import { ChannelCredentials, Metadata, status as Status, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import {
   LogClient,
@@ -217,7 +218,7 @@ class ResponseQueue {
       }
     });
     const fail = (err: unknown): void => {
-      this.failure ??= err instanceof Error ? err : new Error(String(err));
+      this.failure ??= asError(err);
       this.waiter?.reject(this.failure);
       this.waiter = undefined;
     };
@@ -271,7 +272,7 @@ export function describeRpcError(err: unknown): string {
     const e = err as ServiceError;
     return `${codeName(e.code)}: ${e.details}`;
   }
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
 function codeName(code: number): string {

@@ -4,7 +4,7 @@
  * answered are handed back: their outcome is unknown (they may have been appended).
  */
 import { status as Status, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
-import { UnavailableError } from '../errors.js';
+import { UnavailableError, asError } from '../errors.js';
 import type { ProduceRequest, ProduceResponse, Record as WireRecord } from '../gen/log/v1/log.js';
 
 export interface AnsweredBatch {
@@ -67,7 +67,7 @@ export class ProducePipeline {
   next(): Promise<AnsweredBatch> {
     const ready = this.take();
     if (ready) return Promise.resolve(ready);
-    if (this.failure !== undefined) return Promise.reject(toError(this.failure));
+    if (this.failure !== undefined) return Promise.reject(asError(this.failure));
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
@@ -109,7 +109,7 @@ export class ProducePipeline {
     this.failure ??= err;
     const w = this.waiter;
     this.waiter = undefined;
-    w?.reject(toError(this.failure));
+    w?.reject(asError(this.failure));
   }
 
   private drained(): Promise<void> {
@@ -129,10 +129,6 @@ export class ProducePipeline {
 
 function toWire(value: Buffer): WireRecord {
   return { value, offset: 0n, term: 0n, type: 0 };
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** Splits values into batches of at most `maxRecords` records and about `maxBytes` bytes. */

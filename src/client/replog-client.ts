@@ -11,7 +11,7 @@
  * Reads are idempotent and always retried (on another node).
  */
 import type { ChannelInterface as Channel, connectivityState as ConnectivityState } from '@grpc/grpc-js';
-import { ClosedError, InvalidArgumentError, OutcomeUnknownError, UnavailableError } from '../errors.js';
+import { ClosedError, InvalidArgumentError, OutcomeUnknownError, UnavailableError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ConsumedRecord, ServerInfo } from '../replicated-log.js';
 import { awaitReady } from './channel-ready.js';
@@ -90,7 +90,7 @@ export class ReplogClient {
       const attempt = await this.tryProduce(values);
       if (attempt.ok) return attempt.value;
       if (attempt.kind === 'final' || (attempt.kind === 'unknown' && !retryUnknown)) throw attempt.err;
-      if (attempt.kind === 'unknown') this.logger.warn({ err: describe(attempt.err) }, 'retrying a produce whose outcome is unknown (retryUnknown)');
+      if (attempt.kind === 'unknown') this.logger.warn({ err: errorMessage(attempt.err) }, 'retrying a produce whose outcome is unknown (retryUnknown)');
       await budget.failed(attempt.err);
     }
     throw budget.exhausted();
@@ -273,7 +273,7 @@ export class ReplogClient {
 
   /** A node failed (cannot connect, or a read failed): avoid it and ask the members again. */
   private async nodeFailed(addr: string, err: unknown): Promise<void> {
-    this.logger.debug({ addr, err: describe(err) }, 'node failed');
+    this.logger.debug({ addr, err: errorMessage(err) }, 'node failed');
     this.topology.markDown(addr);
     this.topology.forgetLeader(addr);
     await this.refreshQuietly();
@@ -292,7 +292,7 @@ export class ReplogClient {
 
   private async refreshQuietly(): Promise<void> {
     if (this.closed) return;
-    await this.refresh().catch((err: unknown) => this.logger.debug({ err: describe(err) }, 'member list refresh failed'));
+    await this.refresh().catch((err: unknown) => this.logger.debug({ err: errorMessage(err) }, 'member list refresh failed'));
   }
 
   private async discover(): Promise<void> {
@@ -312,7 +312,7 @@ export class ReplogClient {
         this.topology.markDown(addr);
       }
     }
-    throw new UnavailableError(`no node answered GetServers (tried ${order.join(', ')}): ${describe(last)}`);
+    throw new UnavailableError(`no node answered GetServers (tried ${order.join(', ')}): ${errorMessage(last)}`);
   }
 
   private node(addr: string): LogApiClient {
@@ -354,6 +354,3 @@ export class ReplogClient {
   }
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,4 +1,4 @@
-import { assert, ClosedError, CorruptionError, InvalidArgumentError, MAX_OFFSET, OffsetOutOfRangeError, RecordTooLargeError, storageError, UnavailableError } from '../errors.js';
+import { assert, ClosedError, CorruptionError, InvalidArgumentError, MAX_OFFSET, OffsetOutOfRangeError, RecordTooLargeError, storageError, UnavailableError, asError } from '../errors.js';
 import type { EntryType } from '../raft/core/types.js';
 import { resolveLogConfig, type LogConfig, type LogOptions } from './config.js';
 import { parseSegmentFileName } from './file-header.js';
@@ -38,13 +38,9 @@ interface Fetch {
 
 /** A rejected promise that is not reported as unhandled if nobody awaits it (a read-ahead). */
 function rejected(err: unknown): Promise<never> {
-  const p = Promise.reject(toError(err));
+  const p = Promise.reject(asError(err));
   p.catch(() => undefined);
   return p;
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }
 
 /**
@@ -95,7 +91,7 @@ export class Log {
     try {
       frameBytes = this.validate(records);
     } catch (err) {
-      return Promise.reject(toError(err));
+      return Promise.reject(asError(err));
     }
     return this.writer.append(records, frameBytes);
   }
@@ -239,7 +235,7 @@ export class Log {
       try {
         await this.writer.syncAll();
       } catch (err) {
-        syncError = err instanceof Error ? err : new Error(String(err));
+        syncError = asError(err);
       }
     }
     await Promise.all(this.state.segments.map((s) => s.retire()));

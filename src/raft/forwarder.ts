@@ -4,14 +4,7 @@
  * again, and a follower never retries a forwarded produce by itself (rule 6): a lost answer is an
  * "outcome unknown" UNAVAILABLE for the client to handle.
  */
-import {
-  DiskFullError,
-  InvalidArgumentError,
-  NotLeaderError,
-  RecordTooLargeError,
-  ReplogError,
-  UnavailableError,
-} from '../errors.js';
+import { DiskFullError, InvalidArgumentError, NotLeaderError, RecordTooLargeError, ReplogError, UnavailableError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { NodeId } from './core/types.js';
 import type { ForwardErrorKind, ForwardRequest, ForwardResponse } from './peer-frames.js';
@@ -97,7 +90,7 @@ export class Forwarder {
 }
 
 function classify(err: unknown): { kind: ForwardErrorKind; message: string } {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   if (err instanceof RecordTooLargeError) return { kind: 'too-large', message };
   if (err instanceof InvalidArgumentError) return { kind: 'invalid-argument', message };
   if (err instanceof DiskFullError) return { kind: 'disk-full', message };

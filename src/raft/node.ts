@@ -8,7 +8,7 @@
  * persisted, new proposals pile up in the core and go out as the next Ready: group commit end to
  * end (one append + one fsync on the leader, one AppendEntries per follower, for many produces).
  */
-import { ClosedError, LogFailedError, UnavailableError } from '../errors.js';
+import { ClosedError, LogFailedError, UnavailableError, asError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { OffsetWaiters } from '../util/offset-waiters.js';
 import { RaftCore, type RaftStatus } from './core/raft.js';
@@ -243,7 +243,7 @@ export class RaftNode {
           if (target >= this.storage.firstIndex()) await this.storage.compact(target, this.published);
           resolve(this.storage.firstIndex());
         } catch (e) {
-          reject(e instanceof Error ? e : new Error(String(e)));
+          reject(asError(e));
           throw e;
         }
       });
@@ -439,7 +439,7 @@ export class RaftNode {
   /** A storage failure: stop taking part (never acknowledge after a failed write or fsync). */
   private fail(err: unknown): void {
     if (this.failed) return;
-    this.failed = err instanceof Error ? err : new Error(String(err));
+    this.failed = asError(err);
     this.log.error({ err: this.failed }, 'raft node stopped after a storage failure');
     this.failAll(new LogFailedError(this.failed));
     clearInterval(this.ticker);

@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { splitHostPort } from '../config.js';
-import { ClosedError, InvalidArgumentError } from '../errors.js';
+import { ClosedError, InvalidArgumentError, errorMessage } from '../errors.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import type { NodeId } from './core/types.js';
 import type { PeerFrame } from './peer-frames.js';
@@ -152,7 +152,7 @@ export class TcpTransport implements RaftTransport {
           this.handler(msg);
         }
       } catch (err) {
-        reject(err instanceof Error ? err.message : String(err));
+        reject(errorMessage(err));
       }
     });
     sock.on('error', (err) => this.log.debug({ err }, 'inbound peer connection error'));

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { newEnforcer, newModelFromString, StringAdapter, type Enforcer } from 'casbin';
-import { ConfigError, PermissionDeniedError, UnauthenticatedError } from '../errors.js';
+import { ConfigError, PermissionDeniedError, UnauthenticatedError, errorMessage } from '../errors.js';
 
 export type Action = 'produce' | 'consume' | 'admin';
 
@@ -46,14 +46,14 @@ export class AclAuthorizer implements Authorizer {
     try {
       model = newModelFromString(modelText);
     } catch (err) {
-      throw new ConfigError('--acl-model-file', `${modelFile} is not a valid casbin model: ${describe(err)}`);
+      throw new ConfigError('--acl-model-file', `${modelFile} is not a valid casbin model: ${errorMessage(err)}`);
     }
     try {
       const enforcer = await newEnforcer(model, new StringAdapter(policyText));
       enforcer.enforceSync('probe', '*', 'produce');
       return new AclAuthorizer(enforcer);
     } catch (err) {
-      throw new ConfigError('--acl-policy-file', `${policyFile} does not fit the model: ${describe(err)}`);
+      throw new ConfigError('--acl-policy-file', `${policyFile} does not fit the model: ${errorMessage(err)}`);
     }
   }
 
@@ -76,10 +76,7 @@ async function readText(option: string, path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(option, `cannot read ${path}: ${describe(err)}`);
+    throw new ConfigError(option, `cannot read ${path}: ${errorMessage(err)}`);
   }
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -4,7 +4,7 @@
  * `toStatus`, and every finished call is counted in the metrics.
  */
 import { status as Status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type ServerDuplexStream } from '@grpc/grpc-js';
-import { ClosedError } from '../errors.js';
+import { ClosedError, asError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ReplicatedLog } from '../replicated-log.js';
 import type {
@@ -58,7 +58,7 @@ export function createLogService(opts: LogServiceOptions): LogServiceHandle {
   const observe = (method: string, started: bigint, err: unknown): void => {
     const code = err === undefined ? Status.OK : toStatus(err).code;
     if (err !== undefined && isInternal(err)) logger.error({ err, method }, 'request failed with an internal error');
-    else if (err !== undefined) logger.debug({ method, code: Status[code], err: describe(err) }, 'request failed');
+    else if (err !== undefined) logger.debug({ method, code: Status[code], err: errorMessage(err) }, 'request failed');
     opts.metrics?.observeCall(method, Status[code] ?? String(code), Number(process.hrtime.bigint() - started) / 1e9);
   };
 
@@ -157,10 +157,7 @@ function authorized(authorizer: Authorizer, call: ServerSurfaceCall, action: Act
     else authorizer.authorize(call, action);
     return Promise.resolve();
   } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    return Promise.reject(asError(err));
   }
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
