@@ -2,8 +2,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually } from '../helpers/api-server.js';
 import { TempDirs } from '../helpers/temp-dir.js';
+import { until } from '../helpers/wait.js';
 
 const temp = new TempDirs();
 const children: ChildProcess[] = [];
@@ -29,7 +29,7 @@ async function startAgent(args: string[]): Promise<Started> {
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await eventually(() => /"rpcAddr":"([^"]+)"/.test(out) || child.exitCode !== null, 30_000, 'the agent to start');
+  await until(() => /"rpcAddr":"([^"]+)"/.test(out) || child.exitCode !== null, 'the agent to start', 30_000);
   const m = /"rpcAddr":"([^"]+)"/.exec(out);
   if (!m?.[1]) throw new Error(`agent did not start:\n${out}`);
   return { child, addr: m[1], output: () => out, exited };

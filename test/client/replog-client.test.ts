@@ -5,8 +5,8 @@ import { LogClient } from '../../src/gen/log/v1/log.js';
 import { ReplogClient, type ReplogClientOptions } from '../../src/client/replog-client.js';
 import type { ConsumedRecord } from '../../src/replicated-log.js';
 import { Prng } from '../../src/util/prng.js';
-import { eventually } from '../helpers/api-server.js';
 import { FakeCluster } from './fake-cluster.js';
+import { until } from '../helpers/wait.js';
 
 const seed = Number(process.env.SEED ?? Date.now() % 2 ** 31);
 const prng = new Prng(seed);
@@ -39,7 +39,7 @@ const values = (...vs: string[]): Buffer[] => vs.map((v) => Buffer.from(v));
 
 /** Waits until the client has seen its connection to `addr` go (no request races a dead socket). */
 async function clientNoticedDown(c: ReplogClient, addr: string): Promise<void> {
-  await eventually(() => c.connectivity(addr) !== connectivityState.READY, 10_000, `the client to notice ${addr} is down`);
+  await until(() => c.connectivity(addr) !== connectivityState.READY, `the client to notice ${addr} is down`, 10_000);
 }
 
 describe('ReplogClient routing', () => {
@@ -189,7 +189,7 @@ describe('ReplogClient streams', () => {
     n1.hold = true;
     input.push(values('c'));
     const pending = results.next();
-    await eventually(() => n1.heldCount() === 1, 10_000, 'the leader to hold the append');
+    await until(() => n1.heldCount() === 1, 'the leader to hold the append', 10_000);
     cluster.leader = 'n2';
     n1.release(new UnavailableError('leadership lost', cluster.addr('n2')));
     const lost = await pending;
@@ -214,7 +214,7 @@ describe('ReplogClient streams', () => {
     n1.hold = true;
     input.push(values('a'));
     const pending = results.next();
-    await eventually(() => n1.heldCount() === 1, 10_000, 'the leader to hold the append');
+    await until(() => n1.heldCount() === 1, 'the leader to hold the append', 10_000);
     cluster.leader = 'n3';
     await cluster.stop('n1');
     expect((await pending).value).toEqual({ type: 'ok', offset: 0, count: 1 });

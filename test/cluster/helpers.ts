@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LogApiClient } from '../../src/client/log-client.js';
 import { LocalCluster, type LocalNode } from '../../src/cli/local-cluster.js';
 import type { ServerInfo } from '../../src/replicated-log.js';
+import { eventually as pollEventually } from '../helpers/wait.js';
 
 /** Fast Raft timings so elections in tests take a few hundred ms. */
 export const FAST = ['--raft-tick-ms', '50', '--raft-election-ticks', '10', '--log-level', 'info'];
@@ -61,17 +62,7 @@ export async function readAll(addr: string, from = 0): Promise<Map<number, strin
   return out;
 }
 
-export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last instanceof Error ? last.message : JSON.stringify(last))}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** test/helpers/wait.ts's eventually, polling every 100 ms: the checks here read whole logs over gRPC. */
+export function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+  return pollEventually(fn, what, timeoutMs, 100);
 }

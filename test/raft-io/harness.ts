@@ -135,13 +135,7 @@ export class TestCluster {
   }
 }
 
-export async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from '../helpers/wait.js';
 
 function hash(s: string): number {
   let h = 2166136261;

@@ -3,7 +3,8 @@ import { ChannelCredentials, Metadata, makeGenericClientConstructor, status, typ
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LogApiClient } from '../../src/client/log-client.js';
 import { Prng } from '../../src/util/prng.js';
-import { eventually, startTestServer, type TestServer } from '../helpers/api-server.js';
+import { startTestServer, type TestServer } from '../helpers/api-server.js';
+import { until } from '../helpers/wait.js';
 
 let server: TestServer;
 let client: LogApiClient;
@@ -45,7 +46,7 @@ describe('bad input on the API port', () => {
     if (run === 1) bytes[0] = 0x01; // Raft magic byte, no Raft handler yet
     const { sock, closed } = await openSocket();
     sock.write(bytes);
-    await eventually(closed, 10_000, `the server to close the garbage connection (seed ${seed})`);
+    await until(closed, `the server to close the garbage connection (seed ${seed})`, 10_000);
     await stillServing();
   });
 
@@ -53,7 +54,7 @@ describe('bad input on the API port', () => {
     const { sock, closed } = await openSocket();
     sock.write('PRI * HTTP/2.0\r\n'); // half of the HTTP/2 preface, then nothing
     await stillServing();
-    await eventually(closed, 10_000, 'the server to close the hung connection');
+    await until(closed, 'the server to close the hung connection', 10_000);
     await stillServing();
   });
 
@@ -109,7 +110,7 @@ describe('bad input on the API port', () => {
       all.push(s);
     }
     try {
-      await eventually(() => socks.filter((s) => s.closed).length === 2, 10_000, 'two refused connections');
+      await until(() => socks.filter((s) => s.closed).length === 2, 'two refused connections', 10_000);
       expect(small.mux.connectionCount()).toBe(2);
     } finally {
       for (const s of all) s.destroy();
