@@ -293,7 +293,7 @@ async function consumeFor(ms: number, client: LogApiClient, high: number, maxBat
   const start = process.hrtime.bigint();
   let n = 0;
   while (Date.now() < end) {
-    const s = client.raw.consumeStream({ offset: 0n, maxBatchRecords, maxBatchBytes: 0 });
+    const s = client.raw.consumeStream({ offset: 0n, maxBatchRecords, maxBatchBytes: 0, maxWaitMs: 0, linearizable: false });
     s.on('error', () => undefined);
     for await (const res of s as AsyncIterable<ConsumeResponse>) {
       const records = res.record ? [res.record] : res.records;
@@ -327,8 +327,8 @@ function fsyncP50Ms(dir: string): number {
 function figures(echo: EchoClient, client: LogApiClient, node: Node, dir: string): Figure[] {
   const echoUnary = (): Promise<Buffer> => new Promise((r, j) => echo.unary(value, new Metadata(), (e, b) => (e ? j(e) : r(b))));
   const rng = new Prng(42);
-  const oneRecord: ProduceRequest = { record: { value, offset: 0n, term: 0n, type: 0 }, records: [] };
-  const batch: ProduceRequest = { record: undefined, records: Array.from({ length: 1000 }, () => ({ value, offset: 0n, term: 0n, type: 0 })) };
+  const oneRecord: ProduceRequest = { record: { value, offset: 0n, term: 0n, type: 0 }, records: [], producerId: '', sequence: 0n };
+  const batch: ProduceRequest = { record: undefined, records: Array.from({ length: 1000 }, () => ({ value, offset: 0n, term: 0n, type: 0 })), producerId: '', sequence: 0n };
   const echoBidi = { name: 'echo bidi, 1 KiB messages, 64 in flight', measure: async (ms: number) => sample(await pipelined(ms, echo.bidi(), value, 64), 'msgs/s') };
   const echoStream = { name: 'echo server-streaming, 1 KiB messages', measure: async (ms: number) => sample(await drainFor(ms, echo.stream(value)), 'msgs/s') };
   return [

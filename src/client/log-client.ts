@@ -87,6 +87,8 @@ export class LogApiClient {
     const res = await this.unary<ProduceRequest, ProduceResponse>((req, md, o, cb) => this.raw.produce(req, md, o, cb), {
       record: undefined,
       records,
+      producerId: '',
+      sequence: 0n,
     });
     return Number(res.offset);
   }
@@ -96,6 +98,8 @@ export class LogApiClient {
     const res = await this.unary<ProduceRequest, ProduceResponse>((req, md, o, cb) => this.raw.produce(req, md, o, cb), {
       record: toWire(value),
       records: [],
+      producerId: '',
+      sequence: 0n,
     });
     return Number(res.offset);
   }
@@ -105,6 +109,8 @@ export class LogApiClient {
       offset: BigInt(offset),
       maxBatchRecords: 0,
       maxBatchBytes: 0,
+      maxWaitMs: 0,
+      linearizable: false,
     });
     if (!res.record) throw new Error('the server answered Consume without a record');
     return fromWire(res.record);
@@ -121,7 +127,7 @@ export class LogApiClient {
    */
   async *consumeStream(offset: number, opts: ConsumeStreamOptions = {}): AsyncGenerator<ConsumedRecord> {
     if (opts.untilOffset !== undefined && opts.untilOffset < offset) return;
-    const stream = this.raw.consumeStream({ offset: BigInt(offset), maxBatchRecords: opts.maxBatchRecords ?? 1000, maxBatchBytes: 0 });
+    const stream = this.raw.consumeStream({ offset: BigInt(offset), maxBatchRecords: opts.maxBatchRecords ?? 1000, maxBatchBytes: 0, maxWaitMs: 0, linearizable: false });
     const onAbort = (): void => stream.cancel();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -163,8 +169,8 @@ export class LogApiClient {
       for await (const group of groups) {
         for (const batch of splitBatches(group, batchRecords, batchBytes)) {
           const req: ProduceRequest = batchRecords === 1
-            ? { record: toWire(batch[0]!), records: [] }
-            : { record: undefined, records: batch.map(toWire) };
+            ? { record: toWire(batch[0]!), records: [], producerId: '', sequence: 0n }
+            : { record: undefined, records: batch.map(toWire), producerId: '', sequence: 0n };
           inflight++;
           if (!stream.write(req)) await responses.drained();
           while (inflight >= inflightMax) {

@@ -57,8 +57,8 @@ export class ProducePipeline {
     if (this.failure !== undefined || this.ended) return false;
     this.sent.push(values);
     const req: ProduceRequest = this.singleRecord
-      ? { record: toWire(values[0] ?? Buffer.alloc(0)), records: [] }
-      : { record: undefined, records: values.map(toWire) };
+      ? { record: toWire(values[0] ?? Buffer.alloc(0)), records: [], producerId: '', sequence: 0n }
+      : { record: undefined, records: values.map(toWire), producerId: '', sequence: 0n };
     if (!this.stream.write(req)) await this.drained();
     return true;
   }

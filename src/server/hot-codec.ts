@@ -27,6 +27,7 @@ const TAG_CONSUME_RECORD = 0x12; // ConsumeResponse.record = 2
 const TAG_CONSUME_RECORDS = 0x1a; // ConsumeResponse.records = 3
 const TAG_RESPONSE_OFFSET = 0x08; // ProduceResponse.offset = 1
 const TAG_RESPONSE_COUNT = 0x10; // ProduceResponse.count = 2
+const TAG_RESPONSE_DUPLICATE = 0x18; // ProduceResponse.duplicate = 3, varint
 
 const TWO_POW_32 = 0x1_0000_0000;
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -145,7 +146,7 @@ export function encodeConsumeResponse(msg: ConsumeResponse): Buffer {
 export function encodeProduceResponse(msg: ProduceResponse): Buffer {
   if (msg.offset !== 0n) checkUint64('offset', msg.offset);
   const count = msg.count === 0 ? 0 : checkUint32(msg.count);
-  const size = (msg.offset !== 0n ? 1 + uint64Size(msg.offset) : 0) + (count !== 0 ? 1 + varintSize(count) : 0);
+  const size = (msg.offset !== 0n ? 1 + uint64Size(msg.offset) : 0) + (count !== 0 ? 1 + varintSize(count) : 0) + (msg.duplicate ? 2 : 0);
   const buf = Buffer.allocUnsafe(size);
   let pos = 0;
   if (msg.offset !== 0n) {
@@ -154,7 +155,11 @@ export function encodeProduceResponse(msg: ProduceResponse): Buffer {
   }
   if (count !== 0) {
     buf[pos++] = TAG_RESPONSE_COUNT;
-    writeVarint(buf, pos, count);
+    pos = writeVarint(buf, pos, count);
+  }
+  if (msg.duplicate) {
+    buf[pos++] = TAG_RESPONSE_DUPLICATE;
+    buf[pos] = 1;
   }
   return buf;
 }
@@ -192,7 +197,7 @@ function fastRecord(buf: Buffer, pos: number, end: number, cursor: { pos: number
 }
 
 function fastProduceRequest(buf: Buffer): ProduceRequest | undefined {
-  const req: ProduceRequest = { record: undefined, records: [] };
+  const req: ProduceRequest = { record: undefined, records: [], producerId: '', sequence: 0n };
   const cursor = { pos: 0 };
   let pos = 0;
   while (pos < buf.length) {

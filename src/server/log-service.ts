@@ -83,7 +83,7 @@ export function createLogService(opts: LogServiceOptions): LogServiceHandle {
   const produce = async (req: ProduceRequest): Promise<ProduceResponse> => {
     const values = valuesOf(wellFormed(req), limits);
     const first = await log.append(values);
-    return { offset: BigInt(first), count: values.length };
+    return { offset: BigInt(first), count: values.length, duplicate: false };
   };
 
   const consume = async (req: ConsumeRequest): Promise<ConsumeResponse> => {

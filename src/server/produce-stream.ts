@@ -141,7 +141,7 @@ function writeResponses(call: Call, first: number, counts: readonly number[]): b
   let offset = first;
   let writable = true;
   for (const count of counts) {
-    writable = call.write({ offset: BigInt(offset), count });
+    writable = call.write({ offset: BigInt(offset), count, duplicate: false });
     offset += count;
   }
   return writable;

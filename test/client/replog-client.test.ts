@@ -84,7 +84,7 @@ describe('ReplogClient routing', () => {
     expect([cluster.addr('n2'), cluster.addr('n3')]).toContain(consume.addr);
     const stub = new LogClient(produce.addr, credentials.createInsecure(), { channelOverride: produce.channel });
     const res = await new Promise((resolve, reject) =>
-      stub.produce({ record: { value: Buffer.from('own'), offset: 0n, term: 0n, type: 0 }, records: [] }, (err, r) => (err ? reject(err) : resolve(r))),
+      stub.produce({ record: { value: Buffer.from('own'), offset: 0n, term: 0n, type: 0 }, records: [], producerId: '', sequence: 0n }, (err, r) => (err ? reject(err) : resolve(r))),
     );
     expect(res).toMatchObject({ offset: 0n });
     expect(cluster.node('n1').log.appends).toBe(1);

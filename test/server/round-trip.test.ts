@@ -29,10 +29,10 @@ function produceRaw(req: Parameters<LogClient['produce']>[0]): Promise<ProduceRe
 
 describe('log.v1 round trips through the generated client', () => {
   it('produces and consumes one record in proglog form', async () => {
-    const res = await produceRaw({ record: rec('hello'), records: [] });
+    const res = await produceRaw({ record: rec('hello'), records: [], producerId: '', sequence: 0n });
     expect(res.offset).toBe(0n);
     const got = await new Promise<ConsumeResponse>((resolve, reject) =>
-      raw.consume({ offset: 0n, maxBatchRecords: 0, maxBatchBytes: 0 }, (e, r) => (e ? reject(e) : resolve(r))),
+      raw.consume({ offset: 0n, maxBatchRecords: 0, maxBatchBytes: 0, maxWaitMs: 0, linearizable: false }, (e, r) => (e ? reject(e) : resolve(r))),
     );
     expect(got.record?.value.toString()).toBe('hello');
     expect(got.record?.offset).toBe(0n);
@@ -48,7 +48,7 @@ describe('log.v1 round trips through the generated client', () => {
 
   it('ConsumeStream (one record per message) follows new records until cancelled', async () => {
     await client.produce([Buffer.from('r0'), Buffer.from('r1')]);
-    const stream = raw.consumeStream({ offset: 0n, maxBatchRecords: 0, maxBatchBytes: 0 });
+    const stream = raw.consumeStream({ offset: 0n, maxBatchRecords: 0, maxBatchBytes: 0, maxWaitMs: 0, linearizable: false });
     const seen: ConsumeResponse[] = [];
     const done = new Promise<void>((resolve) => {
       stream.on('data', (m: ConsumeResponse) => {
@@ -68,7 +68,7 @@ describe('log.v1 round trips through the generated client', () => {
   it('ConsumeStream in batch form sends many records per message', async () => {
     const values = Array.from({ length: 500 }, (_, i) => Buffer.from(`v${i}`));
     await client.produce(values);
-    const stream = raw.consumeStream({ offset: 0n, maxBatchRecords: 200, maxBatchBytes: 0 });
+    const stream = raw.consumeStream({ offset: 0n, maxBatchRecords: 200, maxBatchBytes: 0, maxWaitMs: 0, linearizable: false });
     const batches: number[] = [];
     let total = 0;
     await new Promise<void>((resolve) =>
@@ -95,7 +95,7 @@ describe('log.v1 round trips through the generated client', () => {
       stream.on('end', resolve);
       stream.on('error', reject);
     });
-    for (let i = 0; i < 10_000; i++) stream.write({ record: rec(`m${i}`), records: [] });
+    for (let i = 0; i < 10_000; i++) stream.write({ record: rec(`m${i}`), records: [], producerId: '', sequence: 0n });
     stream.end();
     await finished;
     expect(offsets).toHaveLength(10_000);

@@ -33,14 +33,14 @@ function produceError(c: LogClient, req: ProduceRequest): Promise<ServiceError> 
 
 function consumeError(c: LogClient, offset: bigint): Promise<ServiceError> {
   return new Promise((resolve, reject) =>
-    c.consume({ offset, maxBatchRecords: 0, maxBatchBytes: 0 }, (e) => (e ? resolve(e) : reject(new Error('consume succeeded')))),
+    c.consume({ offset, maxBatchRecords: 0, maxBatchBytes: 0, maxWaitMs: 0, linearizable: false }, (e) => (e ? resolve(e) : reject(new Error('consume succeeded')))),
   );
 }
 
 describe('status codes on the wire', () => {
   it('OUT_OF_RANGE names the log low/high offsets, also above MAX_OFFSET', async () => {
     const c = await start();
-    await new Promise((r) => c.produce({ record: rec(Buffer.from('x')), records: [] }, r));
+    await new Promise((r) => c.produce({ record: rec(Buffer.from('x')), records: [], producerId: '', sequence: 0n }, r));
     const e = await consumeError(c, 5n);
     expect(e.code).toBe(status.OUT_OF_RANGE);
     expect(e.details).toContain('[0, 0]');
@@ -49,19 +49,19 @@ describe('status codes on the wire', () => {
 
   it('INVALID_ARGUMENT: record too large, batch too large, both forms, no record', async () => {
     const c = await start();
-    const big = await produceError(c, { record: rec(Buffer.alloc(1025)), records: [] });
+    const big = await produceError(c, { record: rec(Buffer.alloc(1025)), records: [], producerId: '', sequence: 0n });
     expect(big.code).toBe(status.INVALID_ARGUMENT);
     expect(big.details).toContain('1025');
-    const batch = await produceError(c, { record: undefined, records: Array.from({ length: 5 }, () => rec(Buffer.alloc(1000))) });
+    const batch = await produceError(c, { record: undefined, records: Array.from({ length: 5 }, () => rec(Buffer.alloc(1000))), producerId: '', sequence: 0n });
     expect(batch.code).toBe(status.INVALID_ARGUMENT);
-    expect((await produceError(c, { record: rec(Buffer.from('a')), records: [rec(Buffer.from('b'))] })).code).toBe(status.INVALID_ARGUMENT);
-    expect((await produceError(c, { record: undefined, records: [] })).code).toBe(status.INVALID_ARGUMENT);
+    expect((await produceError(c, { record: rec(Buffer.from('a')), records: [rec(Buffer.from('b'))], producerId: '', sequence: 0n })).code).toBe(status.INVALID_ARGUMENT);
+    expect((await produceError(c, { record: undefined, records: [], producerId: '', sequence: 0n })).code).toBe(status.INVALID_ARGUMENT);
   });
 
   it('RESOURCE_EXHAUSTED when the disk is full', async () => {
     const c = await start();
     failure = new DiskFullError('write', '/data/0.store', Object.assign(new Error('no space'), { code: 'ENOSPC' }));
-    const e = await produceError(c, { record: rec(Buffer.from('x')), records: [] });
+    const e = await produceError(c, { record: rec(Buffer.from('x')), records: [], producerId: '', sequence: 0n });
     expect(e.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(e.details).not.toContain('/data');
   });
@@ -69,17 +69,17 @@ describe('status codes on the wire', () => {
   it('UNAVAILABLE with the leader in trailing metadata replog-leader', async () => {
     const c = await start();
     failure = new NotLeaderError('n2', '10.0.0.2:8400');
-    const e = await produceError(c, { record: rec(Buffer.from('x')), records: [] });
+    const e = await produceError(c, { record: rec(Buffer.from('x')), records: [], producerId: '', sequence: 0n });
     expect(e.code).toBe(status.UNAVAILABLE);
     expect(e.metadata.get(LEADER_METADATA_KEY)).toEqual(['10.0.0.2:8400']);
     failure = new LogFailedError(new Error('EIO'));
-    expect((await produceError(c, { record: rec(Buffer.from('x')), records: [] })).code).toBe(status.UNAVAILABLE);
+    expect((await produceError(c, { record: rec(Buffer.from('x')), records: [], producerId: '', sequence: 0n })).code).toBe(status.UNAVAILABLE);
   });
 
   it('INTERNAL for anything else, without leaking its message', async () => {
     const c = await start();
     failure = new Error('secret at /var/lib/replog/00.store');
-    const e = await produceError(c, { record: rec(Buffer.from('x')), records: [] });
+    const e = await produceError(c, { record: rec(Buffer.from('x')), records: [], producerId: '', sequence: 0n });
     expect(e.code).toBe(status.INTERNAL);
     expect(e.details).toBe('internal error');
   });

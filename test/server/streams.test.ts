@@ -43,10 +43,12 @@ async function start(log: CountingLog, limits: Parameters<typeof startTestServer
   return raw;
 }
 
-const one = (s: string): ProduceRequest => ({ record: { value: Buffer.from(s), offset: 0n, term: 0n, type: 0 }, records: [] });
+const one = (s: string): ProduceRequest => ({ record: { value: Buffer.from(s), offset: 0n, term: 0n, type: 0 }, records: [], producerId: '', sequence: 0n });
 const many = (n: number, tag: string): ProduceRequest => ({
   record: undefined,
   records: Array.from({ length: n }, (_, i) => ({ value: Buffer.from(`${tag}${i}`), offset: 0n, term: 0n, type: 0 })),
+  producerId: '',
+  sequence: 0n,
 });
 
 /** Writes every request, half-closes, and collects the responses and the final status. */
@@ -74,7 +76,7 @@ describe('ProduceStream groups requests', () => {
     let next = 0n;
     for (const [i, res] of responses.entries()) {
       const count = reqs[i]!.record ? 1 : reqs[i]!.records.length;
-      expect(res).toEqual({ offset: next, count });
+      expect(res).toEqual({ offset: next, count, duplicate: false });
       next += BigInt(count);
     }
     expect(log.appendSizes.length).toBeLessThan(reqs.length);
@@ -112,7 +114,7 @@ describe('ConsumeStream with a client that does not read at first', () => {
     const total = 5_000;
     const value = Buffer.alloc(1024, 1);
     for (let i = 0; i < total; i += 1000) await log.append(Array.from({ length: 1000 }, () => value));
-    const stream = client.consumeStream({ offset: 0n, maxBatchRecords: 0, maxBatchBytes: 0 }, new Metadata());
+    const stream = client.consumeStream({ offset: 0n, maxBatchRecords: 0, maxBatchBytes: 0, maxWaitMs: 0, linearizable: false }, new Metadata());
     stream.on('error', () => undefined);
     const deadline = Date.now() + 10_000;
     while (log.recordsRead < 512) {

@@ -36,7 +36,7 @@ type Outcome = { code: number; details: string };
 
 function produce(c: LogClient): Promise<Outcome> {
   return new Promise((resolve) =>
-    c.produce({ record: { value: Buffer.from('v'), offset: 0n, term: 0n, type: 0 }, records: [] }, new Metadata(), { deadline: Date.now() + 10_000 }, (e: ServiceError | null, _r: ProduceResponse) =>
+    c.produce({ record: { value: Buffer.from('v'), offset: 0n, term: 0n, type: 0 }, records: [], producerId: '', sequence: 0n }, new Metadata(), { deadline: Date.now() + 10_000 }, (e: ServiceError | null, _r: ProduceResponse) =>
       resolve(e ? { code: e.code, details: e.details } : { code: status.OK, details: '' }),
     ),
   );
@@ -44,7 +44,7 @@ function produce(c: LogClient): Promise<Outcome> {
 
 function consume(c: LogClient): Promise<Outcome> {
   return new Promise((resolve) =>
-    c.consume({ offset: 0n, maxBatchRecords: 0, maxBatchBytes: 0 }, new Metadata(), { deadline: Date.now() + 10_000 }, (e: ServiceError | null, _r: ConsumeResponse) =>
+    c.consume({ offset: 0n, maxBatchRecords: 0, maxBatchBytes: 0, maxWaitMs: 0, linearizable: false }, new Metadata(), { deadline: Date.now() + 10_000 }, (e: ServiceError | null, _r: ConsumeResponse) =>
       resolve(e ? { code: e.code, details: e.details } : { code: status.OK, details: '' }),
     ),
   );

@@ -50,6 +50,15 @@ export interface ProduceRequest {
    * first offset and the count.
    */
   records: Record[];
+  /**
+   * replog idempotent producer (optional): a producer id chosen by the client (e.g. a UUID) and
+   * the sequence number of the first record of this request; a batch's records take sequence,
+   * sequence+1, ... A retry with the same producer id and sequence is answered with the offset of
+   * the original instead of appending again; a gap is rejected (FAILED_PRECONDITION). Empty
+   * producer_id = not idempotent (proglog behaviour).
+   */
+  producerId: string;
+  sequence: bigint;
 }
 
 export interface ProduceResponse {
@@ -57,6 +66,11 @@ export interface ProduceResponse {
   offset: bigint;
   /** replog batch form: how many records were appended (offsets offset .. offset+count-1). */
   count: number;
+  /**
+   * replog idempotent producer: true when the request repeated records already in the log and
+   * `offset` is the offset of the originals (nothing was appended).
+   */
+  duplicate: boolean;
 }
 
 export interface ConsumeRequest {
@@ -71,6 +85,16 @@ export interface ConsumeRequest {
    * record). 0 = the server's default.
    */
   maxBatchBytes: number;
+  /**
+   * Consume only: when `offset` is not yet readable on this node, wait up to this long for it
+   * (parked, no polling) instead of failing at once with OUT_OF_RANGE. 0 = do not wait.
+   */
+  maxWaitMs: number;
+  /**
+   * Consume and ConsumeStream: confirm with the leader that this node is up to date before
+   * answering (ReadIndex: one round trip to the leader and a heartbeat round). Off by default.
+   */
+  linearizable: boolean;
 }
 
 export interface ConsumeResponse {
@@ -101,6 +125,82 @@ export interface LeaveRequest {
 export interface LeaveResponse {
   /** True once the node saw itself removed from the configuration before answering. */
   removed: boolean;
+}
+
+export interface StatusRequest {
+}
+
+export interface NodeStatus {
+  id: string;
+  rpcAddr: string;
+  /** "leader", "follower", "candidate", "learner", or "unknown" when this node cannot tell. */
+  role: string;
+  term: bigint;
+  /** Raft indexes (entries, including control entries). */
+  commitIndex: bigint;
+  lastIndex: bigint;
+  /** Leader's view: entries the member is behind the leader's last index. */
+  lagEntries: bigint;
+  /** Leader's view: the member answered within the last election timeout. */
+  reachable: boolean;
+  /** User offsets readable on the node (only for the node that answers: 0/0 otherwise). */
+  lowestOffset: bigint;
+  highestOffset: bigint;
+  /** Records appended since the node started (only for the node that answers). */
+  appendedRecords: bigint;
+  voter: boolean;
+  /** Leader's view: the member's match index (last entry known replicated to it). */
+  matchIndex: bigint;
+}
+
+export interface StatusResponse {
+  /** The node that answered. */
+  id: string;
+  /** The leader as that node knows it ("" when none). */
+  leaderId: string;
+  term: bigint;
+  nodes: NodeStatus[];
+}
+
+export interface TransferLeadershipRequest {
+  id: string;
+}
+
+export interface TransferLeadershipResponse {
+  /** The leader once the transfer completed. */
+  leaderId: string;
+}
+
+export interface RemoveNodeRequest {
+  id: string;
+}
+
+export interface RemoveNodeResponse {
+}
+
+export interface AddLearnerRequest {
+  id: string;
+  /** host:port of the new member's mux. */
+  rpcAddr: string;
+}
+
+export interface AddLearnerResponse {
+}
+
+export interface PromoteRequest {
+  id: string;
+}
+
+export interface PromoteResponse {
+}
+
+export interface TruncateRequest {
+  lowest: bigint;
+}
+
+export interface TruncateResponse {
+  /** The lowest readable offset once the truncation took effect (on the node that answered). */
+  lowestOffset: bigint;
 }
 
 function createBaseRecord(): Record {
@@ -227,7 +327,7 @@ export const Record: MessageFns<Record> = {
 };
 
 function createBaseProduceRequest(): ProduceRequest {
-  return { record: undefined, records: [] };
+  return { record: undefined, records: [], producerId: "", sequence: 0n };
 }
 
 export const ProduceRequest: MessageFns<ProduceRequest> = {
@@ -237,6 +337,15 @@ export const ProduceRequest: MessageFns<ProduceRequest> = {
     }
     for (const v of message.records) {
       Record.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.producerId !== "") {
+      writer.uint32(26).string(message.producerId);
+    }
+    if (message.sequence !== 0n) {
+      if (BigInt.asUintN(64, message.sequence) !== message.sequence) {
+        throw new globalThis.Error("value provided for field message.sequence of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.sequence);
     }
     return writer;
   },
@@ -270,6 +379,22 @@ export const ProduceRequest: MessageFns<ProduceRequest> = {
             message.records.push(Record.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.producerId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sequence = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -286,6 +411,12 @@ export const ProduceRequest: MessageFns<ProduceRequest> = {
     return {
       record: isSet(object.record) ? Record.fromJSON(object.record) : undefined,
       records: globalThis.Array.isArray(object?.records) ? object.records.map((e: any) => Record.fromJSON(e)) : [],
+      producerId: isSet(object.producerId)
+        ? globalThis.String(object.producerId)
+        : isSet(object.producer_id)
+        ? globalThis.String(object.producer_id)
+        : "",
+      sequence: isSet(object.sequence) ? BigInt(object.sequence) : 0n,
     };
   },
 
@@ -296,6 +427,12 @@ export const ProduceRequest: MessageFns<ProduceRequest> = {
     }
     if (message.records?.length) {
       obj.records = message.records.map((e) => Record.toJSON(e));
+    }
+    if (message.producerId !== "") {
+      obj.producerId = message.producerId;
+    }
+    if (message.sequence !== 0n) {
+      obj.sequence = message.sequence.toString();
     }
     return obj;
   },
@@ -309,12 +446,14 @@ export const ProduceRequest: MessageFns<ProduceRequest> = {
       ? Record.fromPartial(object.record)
       : undefined;
     message.records = object.records?.map((e) => Record.fromPartial(e)) || [];
+    message.producerId = object.producerId ?? "";
+    message.sequence = (object.sequence !== undefined && object.sequence !== null) ? BigInt(object.sequence) : 0n;
     return message;
   },
 };
 
 function createBaseProduceResponse(): ProduceResponse {
-  return { offset: 0n, count: 0 };
+  return { offset: 0n, count: 0, duplicate: false };
 }
 
 export const ProduceResponse: MessageFns<ProduceResponse> = {
@@ -327,6 +466,9 @@ export const ProduceResponse: MessageFns<ProduceResponse> = {
     }
     if (message.count !== 0) {
       writer.uint32(16).uint32(message.count);
+    }
+    if (message.duplicate !== false) {
+      writer.uint32(24).bool(message.duplicate);
     }
     return writer;
   },
@@ -360,6 +502,14 @@ export const ProduceResponse: MessageFns<ProduceResponse> = {
             message.count = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.duplicate = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -376,6 +526,7 @@ export const ProduceResponse: MessageFns<ProduceResponse> = {
     return {
       offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
       count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      duplicate: isSet(object.duplicate) ? globalThis.Boolean(object.duplicate) : false,
     };
   },
 
@@ -387,6 +538,9 @@ export const ProduceResponse: MessageFns<ProduceResponse> = {
     if (message.count !== 0) {
       obj.count = Math.round(message.count);
     }
+    if (message.duplicate !== false) {
+      obj.duplicate = message.duplicate;
+    }
     return obj;
   },
 
@@ -397,12 +551,13 @@ export const ProduceResponse: MessageFns<ProduceResponse> = {
     const message = createBaseProduceResponse();
     message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
     message.count = object.count ?? 0;
+    message.duplicate = object.duplicate ?? false;
     return message;
   },
 };
 
 function createBaseConsumeRequest(): ConsumeRequest {
-  return { offset: 0n, maxBatchRecords: 0, maxBatchBytes: 0 };
+  return { offset: 0n, maxBatchRecords: 0, maxBatchBytes: 0, maxWaitMs: 0, linearizable: false };
 }
 
 export const ConsumeRequest: MessageFns<ConsumeRequest> = {
@@ -418,6 +573,12 @@ export const ConsumeRequest: MessageFns<ConsumeRequest> = {
     }
     if (message.maxBatchBytes !== 0) {
       writer.uint32(24).uint32(message.maxBatchBytes);
+    }
+    if (message.maxWaitMs !== 0) {
+      writer.uint32(32).uint32(message.maxWaitMs);
+    }
+    if (message.linearizable !== false) {
+      writer.uint32(40).bool(message.linearizable);
     }
     return writer;
   },
@@ -459,6 +620,22 @@ export const ConsumeRequest: MessageFns<ConsumeRequest> = {
             message.maxBatchBytes = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxWaitMs = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.linearizable = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -484,6 +661,12 @@ export const ConsumeRequest: MessageFns<ConsumeRequest> = {
         : isSet(object.max_batch_bytes)
         ? globalThis.Number(object.max_batch_bytes)
         : 0,
+      maxWaitMs: isSet(object.maxWaitMs)
+        ? globalThis.Number(object.maxWaitMs)
+        : isSet(object.max_wait_ms)
+        ? globalThis.Number(object.max_wait_ms)
+        : 0,
+      linearizable: isSet(object.linearizable) ? globalThis.Boolean(object.linearizable) : false,
     };
   },
 
@@ -498,6 +681,12 @@ export const ConsumeRequest: MessageFns<ConsumeRequest> = {
     if (message.maxBatchBytes !== 0) {
       obj.maxBatchBytes = Math.round(message.maxBatchBytes);
     }
+    if (message.maxWaitMs !== 0) {
+      obj.maxWaitMs = Math.round(message.maxWaitMs);
+    }
+    if (message.linearizable !== false) {
+      obj.linearizable = message.linearizable;
+    }
     return obj;
   },
 
@@ -509,6 +698,8 @@ export const ConsumeRequest: MessageFns<ConsumeRequest> = {
     message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
     message.maxBatchRecords = object.maxBatchRecords ?? 0;
     message.maxBatchBytes = object.maxBatchBytes ?? 0;
+    message.maxWaitMs = object.maxWaitMs ?? 0;
+    message.linearizable = object.linearizable ?? false;
     return message;
   },
 };
@@ -949,6 +1140,1192 @@ export const LeaveResponse: MessageFns<LeaveResponse> = {
   },
 };
 
+function createBaseStatusRequest(): StatusRequest {
+  return {};
+}
+
+export const StatusRequest: MessageFns<StatusRequest> = {
+  encode(_: StatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): StatusRequest {
+    return {};
+  },
+
+  toJSON(_: StatusRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<StatusRequest>): StatusRequest {
+    return StatusRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<StatusRequest>): StatusRequest {
+    const message = createBaseStatusRequest();
+    return message;
+  },
+};
+
+function createBaseNodeStatus(): NodeStatus {
+  return {
+    id: "",
+    rpcAddr: "",
+    role: "",
+    term: 0n,
+    commitIndex: 0n,
+    lastIndex: 0n,
+    lagEntries: 0n,
+    reachable: false,
+    lowestOffset: 0n,
+    highestOffset: 0n,
+    appendedRecords: 0n,
+    voter: false,
+    matchIndex: 0n,
+  };
+}
+
+export const NodeStatus: MessageFns<NodeStatus> = {
+  encode(message: NodeStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.rpcAddr !== "") {
+      writer.uint32(18).string(message.rpcAddr);
+    }
+    if (message.role !== "") {
+      writer.uint32(26).string(message.role);
+    }
+    if (message.term !== 0n) {
+      if (BigInt.asUintN(64, message.term) !== message.term) {
+        throw new globalThis.Error("value provided for field message.term of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.term);
+    }
+    if (message.commitIndex !== 0n) {
+      if (BigInt.asUintN(64, message.commitIndex) !== message.commitIndex) {
+        throw new globalThis.Error("value provided for field message.commitIndex of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.commitIndex);
+    }
+    if (message.lastIndex !== 0n) {
+      if (BigInt.asUintN(64, message.lastIndex) !== message.lastIndex) {
+        throw new globalThis.Error("value provided for field message.lastIndex of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.lastIndex);
+    }
+    if (message.lagEntries !== 0n) {
+      if (BigInt.asUintN(64, message.lagEntries) !== message.lagEntries) {
+        throw new globalThis.Error("value provided for field message.lagEntries of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.lagEntries);
+    }
+    if (message.reachable !== false) {
+      writer.uint32(64).bool(message.reachable);
+    }
+    if (message.lowestOffset !== 0n) {
+      if (BigInt.asUintN(64, message.lowestOffset) !== message.lowestOffset) {
+        throw new globalThis.Error("value provided for field message.lowestOffset of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.lowestOffset);
+    }
+    if (message.highestOffset !== 0n) {
+      if (BigInt.asUintN(64, message.highestOffset) !== message.highestOffset) {
+        throw new globalThis.Error("value provided for field message.highestOffset of type uint64 too large");
+      }
+      writer.uint32(80).uint64(message.highestOffset);
+    }
+    if (message.appendedRecords !== 0n) {
+      if (BigInt.asUintN(64, message.appendedRecords) !== message.appendedRecords) {
+        throw new globalThis.Error("value provided for field message.appendedRecords of type uint64 too large");
+      }
+      writer.uint32(88).uint64(message.appendedRecords);
+    }
+    if (message.voter !== false) {
+      writer.uint32(96).bool(message.voter);
+    }
+    if (message.matchIndex !== 0n) {
+      if (BigInt.asUintN(64, message.matchIndex) !== message.matchIndex) {
+        throw new globalThis.Error("value provided for field message.matchIndex of type uint64 too large");
+      }
+      writer.uint32(104).uint64(message.matchIndex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rpcAddr = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.term = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.commitIndex = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.lastIndex = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.lagEntries = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.reachable = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.lowestOffset = reader.uint64() as bigint;
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.highestOffset = reader.uint64() as bigint;
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.appendedRecords = reader.uint64() as bigint;
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.voter = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.matchIndex = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeStatus {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      rpcAddr: isSet(object.rpcAddr)
+        ? globalThis.String(object.rpcAddr)
+        : isSet(object.rpc_addr)
+        ? globalThis.String(object.rpc_addr)
+        : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      term: isSet(object.term) ? BigInt(object.term) : 0n,
+      commitIndex: isSet(object.commitIndex)
+        ? BigInt(object.commitIndex)
+        : isSet(object.commit_index)
+        ? BigInt(object.commit_index)
+        : 0n,
+      lastIndex: isSet(object.lastIndex)
+        ? BigInt(object.lastIndex)
+        : isSet(object.last_index)
+        ? BigInt(object.last_index)
+        : 0n,
+      lagEntries: isSet(object.lagEntries)
+        ? BigInt(object.lagEntries)
+        : isSet(object.lag_entries)
+        ? BigInt(object.lag_entries)
+        : 0n,
+      reachable: isSet(object.reachable) ? globalThis.Boolean(object.reachable) : false,
+      lowestOffset: isSet(object.lowestOffset)
+        ? BigInt(object.lowestOffset)
+        : isSet(object.lowest_offset)
+        ? BigInt(object.lowest_offset)
+        : 0n,
+      highestOffset: isSet(object.highestOffset)
+        ? BigInt(object.highestOffset)
+        : isSet(object.highest_offset)
+        ? BigInt(object.highest_offset)
+        : 0n,
+      appendedRecords: isSet(object.appendedRecords)
+        ? BigInt(object.appendedRecords)
+        : isSet(object.appended_records)
+        ? BigInt(object.appended_records)
+        : 0n,
+      voter: isSet(object.voter) ? globalThis.Boolean(object.voter) : false,
+      matchIndex: isSet(object.matchIndex)
+        ? BigInt(object.matchIndex)
+        : isSet(object.match_index)
+        ? BigInt(object.match_index)
+        : 0n,
+    };
+  },
+
+  toJSON(message: NodeStatus): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.rpcAddr !== "") {
+      obj.rpcAddr = message.rpcAddr;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.term !== 0n) {
+      obj.term = message.term.toString();
+    }
+    if (message.commitIndex !== 0n) {
+      obj.commitIndex = message.commitIndex.toString();
+    }
+    if (message.lastIndex !== 0n) {
+      obj.lastIndex = message.lastIndex.toString();
+    }
+    if (message.lagEntries !== 0n) {
+      obj.lagEntries = message.lagEntries.toString();
+    }
+    if (message.reachable !== false) {
+      obj.reachable = message.reachable;
+    }
+    if (message.lowestOffset !== 0n) {
+      obj.lowestOffset = message.lowestOffset.toString();
+    }
+    if (message.highestOffset !== 0n) {
+      obj.highestOffset = message.highestOffset.toString();
+    }
+    if (message.appendedRecords !== 0n) {
+      obj.appendedRecords = message.appendedRecords.toString();
+    }
+    if (message.voter !== false) {
+      obj.voter = message.voter;
+    }
+    if (message.matchIndex !== 0n) {
+      obj.matchIndex = message.matchIndex.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NodeStatus>): NodeStatus {
+    return NodeStatus.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NodeStatus>): NodeStatus {
+    const message = createBaseNodeStatus();
+    message.id = object.id ?? "";
+    message.rpcAddr = object.rpcAddr ?? "";
+    message.role = object.role ?? "";
+    message.term = (object.term !== undefined && object.term !== null) ? BigInt(object.term) : 0n;
+    message.commitIndex = (object.commitIndex !== undefined && object.commitIndex !== null)
+      ? BigInt(object.commitIndex)
+      : 0n;
+    message.lastIndex = (object.lastIndex !== undefined && object.lastIndex !== null) ? BigInt(object.lastIndex) : 0n;
+    message.lagEntries = (object.lagEntries !== undefined && object.lagEntries !== null)
+      ? BigInt(object.lagEntries)
+      : 0n;
+    message.reachable = object.reachable ?? false;
+    message.lowestOffset = (object.lowestOffset !== undefined && object.lowestOffset !== null)
+      ? BigInt(object.lowestOffset)
+      : 0n;
+    message.highestOffset = (object.highestOffset !== undefined && object.highestOffset !== null)
+      ? BigInt(object.highestOffset)
+      : 0n;
+    message.appendedRecords = (object.appendedRecords !== undefined && object.appendedRecords !== null)
+      ? BigInt(object.appendedRecords)
+      : 0n;
+    message.voter = object.voter ?? false;
+    message.matchIndex = (object.matchIndex !== undefined && object.matchIndex !== null)
+      ? BigInt(object.matchIndex)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseStatusResponse(): StatusResponse {
+  return { id: "", leaderId: "", term: 0n, nodes: [] };
+}
+
+export const StatusResponse: MessageFns<StatusResponse> = {
+  encode(message: StatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.leaderId !== "") {
+      writer.uint32(18).string(message.leaderId);
+    }
+    if (message.term !== 0n) {
+      if (BigInt.asUintN(64, message.term) !== message.term) {
+        throw new globalThis.Error("value provided for field message.term of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.term);
+    }
+    for (const v of message.nodes) {
+      NodeStatus.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.leaderId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.term = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.nodes.push(NodeStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatusResponse {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      leaderId: isSet(object.leaderId)
+        ? globalThis.String(object.leaderId)
+        : isSet(object.leader_id)
+        ? globalThis.String(object.leader_id)
+        : "",
+      term: isSet(object.term) ? BigInt(object.term) : 0n,
+      nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => NodeStatus.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: StatusResponse): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.leaderId !== "") {
+      obj.leaderId = message.leaderId;
+    }
+    if (message.term !== 0n) {
+      obj.term = message.term.toString();
+    }
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes.map((e) => NodeStatus.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StatusResponse>): StatusResponse {
+    return StatusResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StatusResponse>): StatusResponse {
+    const message = createBaseStatusResponse();
+    message.id = object.id ?? "";
+    message.leaderId = object.leaderId ?? "";
+    message.term = (object.term !== undefined && object.term !== null) ? BigInt(object.term) : 0n;
+    message.nodes = object.nodes?.map((e) => NodeStatus.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTransferLeadershipRequest(): TransferLeadershipRequest {
+  return { id: "" };
+}
+
+export const TransferLeadershipRequest: MessageFns<TransferLeadershipRequest> = {
+  encode(message: TransferLeadershipRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferLeadershipRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferLeadershipRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferLeadershipRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: TransferLeadershipRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferLeadershipRequest>): TransferLeadershipRequest {
+    return TransferLeadershipRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferLeadershipRequest>): TransferLeadershipRequest {
+    const message = createBaseTransferLeadershipRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseTransferLeadershipResponse(): TransferLeadershipResponse {
+  return { leaderId: "" };
+}
+
+export const TransferLeadershipResponse: MessageFns<TransferLeadershipResponse> = {
+  encode(message: TransferLeadershipResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.leaderId !== "") {
+      writer.uint32(10).string(message.leaderId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferLeadershipResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferLeadershipResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.leaderId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferLeadershipResponse {
+    return {
+      leaderId: isSet(object.leaderId)
+        ? globalThis.String(object.leaderId)
+        : isSet(object.leader_id)
+        ? globalThis.String(object.leader_id)
+        : "",
+    };
+  },
+
+  toJSON(message: TransferLeadershipResponse): unknown {
+    const obj: any = {};
+    if (message.leaderId !== "") {
+      obj.leaderId = message.leaderId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferLeadershipResponse>): TransferLeadershipResponse {
+    return TransferLeadershipResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferLeadershipResponse>): TransferLeadershipResponse {
+    const message = createBaseTransferLeadershipResponse();
+    message.leaderId = object.leaderId ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveNodeRequest(): RemoveNodeRequest {
+  return { id: "" };
+}
+
+export const RemoveNodeRequest: MessageFns<RemoveNodeRequest> = {
+  encode(message: RemoveNodeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveNodeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveNodeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveNodeRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RemoveNodeRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveNodeRequest>): RemoveNodeRequest {
+    return RemoveNodeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveNodeRequest>): RemoveNodeRequest {
+    const message = createBaseRemoveNodeRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveNodeResponse(): RemoveNodeResponse {
+  return {};
+}
+
+export const RemoveNodeResponse: MessageFns<RemoveNodeResponse> = {
+  encode(_: RemoveNodeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveNodeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveNodeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RemoveNodeResponse {
+    return {};
+  },
+
+  toJSON(_: RemoveNodeResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveNodeResponse>): RemoveNodeResponse {
+    return RemoveNodeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<RemoveNodeResponse>): RemoveNodeResponse {
+    const message = createBaseRemoveNodeResponse();
+    return message;
+  },
+};
+
+function createBaseAddLearnerRequest(): AddLearnerRequest {
+  return { id: "", rpcAddr: "" };
+}
+
+export const AddLearnerRequest: MessageFns<AddLearnerRequest> = {
+  encode(message: AddLearnerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.rpcAddr !== "") {
+      writer.uint32(18).string(message.rpcAddr);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddLearnerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddLearnerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rpcAddr = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddLearnerRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      rpcAddr: isSet(object.rpcAddr)
+        ? globalThis.String(object.rpcAddr)
+        : isSet(object.rpc_addr)
+        ? globalThis.String(object.rpc_addr)
+        : "",
+    };
+  },
+
+  toJSON(message: AddLearnerRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.rpcAddr !== "") {
+      obj.rpcAddr = message.rpcAddr;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AddLearnerRequest>): AddLearnerRequest {
+    return AddLearnerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AddLearnerRequest>): AddLearnerRequest {
+    const message = createBaseAddLearnerRequest();
+    message.id = object.id ?? "";
+    message.rpcAddr = object.rpcAddr ?? "";
+    return message;
+  },
+};
+
+function createBaseAddLearnerResponse(): AddLearnerResponse {
+  return {};
+}
+
+export const AddLearnerResponse: MessageFns<AddLearnerResponse> = {
+  encode(_: AddLearnerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddLearnerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddLearnerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): AddLearnerResponse {
+    return {};
+  },
+
+  toJSON(_: AddLearnerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<AddLearnerResponse>): AddLearnerResponse {
+    return AddLearnerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<AddLearnerResponse>): AddLearnerResponse {
+    const message = createBaseAddLearnerResponse();
+    return message;
+  },
+};
+
+function createBasePromoteRequest(): PromoteRequest {
+  return { id: "" };
+}
+
+export const PromoteRequest: MessageFns<PromoteRequest> = {
+  encode(message: PromoteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PromoteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePromoteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PromoteRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: PromoteRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PromoteRequest>): PromoteRequest {
+    return PromoteRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PromoteRequest>): PromoteRequest {
+    const message = createBasePromoteRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBasePromoteResponse(): PromoteResponse {
+  return {};
+}
+
+export const PromoteResponse: MessageFns<PromoteResponse> = {
+  encode(_: PromoteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PromoteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePromoteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PromoteResponse {
+    return {};
+  },
+
+  toJSON(_: PromoteResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<PromoteResponse>): PromoteResponse {
+    return PromoteResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<PromoteResponse>): PromoteResponse {
+    const message = createBasePromoteResponse();
+    return message;
+  },
+};
+
+function createBaseTruncateRequest(): TruncateRequest {
+  return { lowest: 0n };
+}
+
+export const TruncateRequest: MessageFns<TruncateRequest> = {
+  encode(message: TruncateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.lowest !== 0n) {
+      if (BigInt.asUintN(64, message.lowest) !== message.lowest) {
+        throw new globalThis.Error("value provided for field message.lowest of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.lowest);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TruncateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTruncateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.lowest = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TruncateRequest {
+    return { lowest: isSet(object.lowest) ? BigInt(object.lowest) : 0n };
+  },
+
+  toJSON(message: TruncateRequest): unknown {
+    const obj: any = {};
+    if (message.lowest !== 0n) {
+      obj.lowest = message.lowest.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TruncateRequest>): TruncateRequest {
+    return TruncateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TruncateRequest>): TruncateRequest {
+    const message = createBaseTruncateRequest();
+    message.lowest = (object.lowest !== undefined && object.lowest !== null) ? BigInt(object.lowest) : 0n;
+    return message;
+  },
+};
+
+function createBaseTruncateResponse(): TruncateResponse {
+  return { lowestOffset: 0n };
+}
+
+export const TruncateResponse: MessageFns<TruncateResponse> = {
+  encode(message: TruncateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.lowestOffset !== 0n) {
+      if (BigInt.asUintN(64, message.lowestOffset) !== message.lowestOffset) {
+        throw new globalThis.Error("value provided for field message.lowestOffset of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.lowestOffset);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TruncateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTruncateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.lowestOffset = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TruncateResponse {
+    return {
+      lowestOffset: isSet(object.lowestOffset)
+        ? BigInt(object.lowestOffset)
+        : isSet(object.lowest_offset)
+        ? BigInt(object.lowest_offset)
+        : 0n,
+    };
+  },
+
+  toJSON(message: TruncateResponse): unknown {
+    const obj: any = {};
+    if (message.lowestOffset !== 0n) {
+      obj.lowestOffset = message.lowestOffset.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TruncateResponse>): TruncateResponse {
+    return TruncateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TruncateResponse>): TruncateResponse {
+    const message = createBaseTruncateResponse();
+    message.lowestOffset = (object.lowestOffset !== undefined && object.lowestOffset !== null)
+      ? BigInt(object.lowestOffset)
+      : 0n;
+    return message;
+  },
+};
+
 export type LogService = typeof LogService;
 export const LogService = {
   produce: {
@@ -1089,6 +2466,77 @@ export const AdminService = {
     responseSerialize: (value: LeaveResponse): Buffer => Buffer.from(LeaveResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LeaveResponse => LeaveResponse.decode(value),
   },
+  /**
+   * The cluster as the node that answers sees it (the leader's view when it leads; a follower
+   * forwards nothing and reports what it knows), plus this node's own figures.
+   */
+  status: {
+    path: "/log.v1.Admin/Status" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StatusRequest): Buffer => Buffer.from(StatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StatusRequest => StatusRequest.decode(value),
+    responseSerialize: (value: StatusResponse): Buffer => Buffer.from(StatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StatusResponse => StatusResponse.decode(value),
+  },
+  /**
+   * Hands leadership to `id` (or to the most up-to-date voter when empty). Any node accepts it and
+   * forwards to the leader.
+   */
+  transferLeadership: {
+    path: "/log.v1.Admin/TransferLeadership" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TransferLeadershipRequest): Buffer =>
+      Buffer.from(TransferLeadershipRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TransferLeadershipRequest => TransferLeadershipRequest.decode(value),
+    responseSerialize: (value: TransferLeadershipResponse): Buffer =>
+      Buffer.from(TransferLeadershipResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TransferLeadershipResponse => TransferLeadershipResponse.decode(value),
+  },
+  /** Removes a member from the Raft configuration. */
+  removeNode: {
+    path: "/log.v1.Admin/RemoveNode" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveNodeRequest): Buffer => Buffer.from(RemoveNodeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveNodeRequest => RemoveNodeRequest.decode(value),
+    responseSerialize: (value: RemoveNodeResponse): Buffer => Buffer.from(RemoveNodeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveNodeResponse => RemoveNodeResponse.decode(value),
+  },
+  /** Adds a non-voting member that replicates the log (promote it once it caught up). */
+  addLearner: {
+    path: "/log.v1.Admin/AddLearner" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddLearnerRequest): Buffer => Buffer.from(AddLearnerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddLearnerRequest => AddLearnerRequest.decode(value),
+    responseSerialize: (value: AddLearnerResponse): Buffer => Buffer.from(AddLearnerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AddLearnerResponse => AddLearnerResponse.decode(value),
+  },
+  /** Turns a learner into a voter. */
+  promote: {
+    path: "/log.v1.Admin/Promote" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PromoteRequest): Buffer => Buffer.from(PromoteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PromoteRequest => PromoteRequest.decode(value),
+    responseSerialize: (value: PromoteResponse): Buffer => Buffer.from(PromoteResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PromoteResponse => PromoteResponse.decode(value),
+  },
+  /**
+   * The seed's Truncate(lowest): drops whole segments whose records all lie below `lowest` on
+   * every node (never past the commit index). Records at and above `lowest` stay.
+   */
+  truncate: {
+    path: "/log.v1.Admin/Truncate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TruncateRequest): Buffer => Buffer.from(TruncateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TruncateRequest => TruncateRequest.decode(value),
+    responseSerialize: (value: TruncateResponse): Buffer => Buffer.from(TruncateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TruncateResponse => TruncateResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -1098,6 +2546,27 @@ export interface AdminServer extends UntypedServiceImplementation {
    * configuration, and then shuts down.
    */
   leave: handleUnaryCall<LeaveRequest, LeaveResponse>;
+  /**
+   * The cluster as the node that answers sees it (the leader's view when it leads; a follower
+   * forwards nothing and reports what it knows), plus this node's own figures.
+   */
+  status: handleUnaryCall<StatusRequest, StatusResponse>;
+  /**
+   * Hands leadership to `id` (or to the most up-to-date voter when empty). Any node accepts it and
+   * forwards to the leader.
+   */
+  transferLeadership: handleUnaryCall<TransferLeadershipRequest, TransferLeadershipResponse>;
+  /** Removes a member from the Raft configuration. */
+  removeNode: handleUnaryCall<RemoveNodeRequest, RemoveNodeResponse>;
+  /** Adds a non-voting member that replicates the log (promote it once it caught up). */
+  addLearner: handleUnaryCall<AddLearnerRequest, AddLearnerResponse>;
+  /** Turns a learner into a voter. */
+  promote: handleUnaryCall<PromoteRequest, PromoteResponse>;
+  /**
+   * The seed's Truncate(lowest): drops whole segments whose records all lie below `lowest` on
+   * every node (never past the commit index). Records at and above `lowest` stay.
+   */
+  truncate: handleUnaryCall<TruncateRequest, TruncateResponse>;
 }
 
 export interface AdminClient extends Client {
@@ -1120,6 +2589,111 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LeaveResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The cluster as the node that answers sees it (the leader's view when it leads; a follower
+   * forwards nothing and reports what it knows), plus this node's own figures.
+   */
+  status(
+    request: StatusRequest,
+    callback: (error: ServiceError | null, response: StatusResponse) => void,
+  ): ClientUnaryCall;
+  status(
+    request: StatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StatusResponse) => void,
+  ): ClientUnaryCall;
+  status(
+    request: StatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StatusResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Hands leadership to `id` (or to the most up-to-date voter when empty). Any node accepts it and
+   * forwards to the leader.
+   */
+  transferLeadership(
+    request: TransferLeadershipRequest,
+    callback: (error: ServiceError | null, response: TransferLeadershipResponse) => void,
+  ): ClientUnaryCall;
+  transferLeadership(
+    request: TransferLeadershipRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TransferLeadershipResponse) => void,
+  ): ClientUnaryCall;
+  transferLeadership(
+    request: TransferLeadershipRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TransferLeadershipResponse) => void,
+  ): ClientUnaryCall;
+  /** Removes a member from the Raft configuration. */
+  removeNode(
+    request: RemoveNodeRequest,
+    callback: (error: ServiceError | null, response: RemoveNodeResponse) => void,
+  ): ClientUnaryCall;
+  removeNode(
+    request: RemoveNodeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveNodeResponse) => void,
+  ): ClientUnaryCall;
+  removeNode(
+    request: RemoveNodeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveNodeResponse) => void,
+  ): ClientUnaryCall;
+  /** Adds a non-voting member that replicates the log (promote it once it caught up). */
+  addLearner(
+    request: AddLearnerRequest,
+    callback: (error: ServiceError | null, response: AddLearnerResponse) => void,
+  ): ClientUnaryCall;
+  addLearner(
+    request: AddLearnerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AddLearnerResponse) => void,
+  ): ClientUnaryCall;
+  addLearner(
+    request: AddLearnerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AddLearnerResponse) => void,
+  ): ClientUnaryCall;
+  /** Turns a learner into a voter. */
+  promote(
+    request: PromoteRequest,
+    callback: (error: ServiceError | null, response: PromoteResponse) => void,
+  ): ClientUnaryCall;
+  promote(
+    request: PromoteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PromoteResponse) => void,
+  ): ClientUnaryCall;
+  promote(
+    request: PromoteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PromoteResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The seed's Truncate(lowest): drops whole segments whose records all lie below `lowest` on
+   * every node (never past the commit index). Records at and above `lowest` stay.
+   */
+  truncate(
+    request: TruncateRequest,
+    callback: (error: ServiceError | null, response: TruncateResponse) => void,
+  ): ClientUnaryCall;
+  truncate(
+    request: TruncateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TruncateResponse) => void,
+  ): ClientUnaryCall;
+  truncate(
+    request: TruncateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TruncateResponse) => void,
   ): ClientUnaryCall;
 }
 
