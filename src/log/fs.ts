@@ -21,6 +21,11 @@ export interface FileHandle {
   readSync(buf: Buffer, offset: number, length: number, position: number): number;
   /** Writes all of `buf[offset..offset+length)` at `position` (loops on short writes). */
   write(buf: Buffer, offset: number, length: number, position: number): Promise<void>;
+  /**
+   * The same, synchronously: for small writes, which only copy into the page cache, skipping the
+   * thread-pool round trip is cheaper than the microseconds the event loop is held.
+   */
+  writeSync(buf: Buffer, offset: number, length: number, position: number): void;
   truncate(sizeBytes: number): Promise<void>;
   /** fdatasync: the data (and the size) are durable when it resolves. */
   datasync(): Promise<void>;

@@ -289,6 +289,10 @@ class MemoryFileHandle implements FileHandle {
 
   async write(buf: Buffer, offset: number, length: number, position: number): Promise<void> {
     await Promise.resolve();
+    this.writeSync(buf, offset, length, position);
+  }
+
+  writeSync(buf: Buffer, offset: number, length: number, position: number): void {
     this.check('write');
     this.fs.stats.writes++;
     const growth = Math.max(0, position + length - this.inode.length);

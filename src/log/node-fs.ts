@@ -70,6 +70,11 @@ class NodeFileHandle implements FileHandle {
     return fs.readSync(this.fd, buf, offset, length, position);
   }
 
+  writeSync(buf: Buffer, offset: number, length: number, position: number): void {
+    let done = 0;
+    while (done < length) done += fs.writeSync(this.fd, buf, offset + done, length - done, position + done);
+  }
+
   async write(buf: Buffer, offset: number, length: number, position: number): Promise<void> {
     let done = 0;
     while (done < length) {

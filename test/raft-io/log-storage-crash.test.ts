@@ -18,6 +18,7 @@ function crashAfter(inner: FileSystem, budget: { left: number }): FileSystem {
     read: (...a) => h.read(...a),
     readSync: (...a) => h.readSync(...a),
     write: async (...a) => (step(), h.write(...a)),
+    writeSync: (...a) => (step(), h.writeSync(...a)),
     truncate: async (n) => (step(), h.truncate(n)),
     datasync: async () => (step(), h.datasync()),
     sync: async () => (step(), h.sync()),

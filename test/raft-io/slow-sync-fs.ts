@@ -11,6 +11,7 @@ export function withSyncLatency(inner: FileSystem, maxDelayMs: number, random: (
     read: (...a) => h.read(...a),
     readSync: (...a) => h.readSync(...a),
     write: (...a) => h.write(...a),
+    writeSync: (...a) => h.writeSync(...a),
     truncate: (n) => h.truncate(n),
     datasync: async () => {
       await delay();
