@@ -1,0 +1,14 @@
+/** How a chaos run is printed (the long run's CLI and the CI test). */
+import { formatSummary } from './checker.js';
+import type { ChaosReport } from './run-chaos.js';
+
+export function printReport(r: ChaosReport): void {
+  console.log(`\nchaos run: seed ${r.seed}, ${r.network} network, run dir ${r.dir}`);
+  console.log(`faults injected: ${Object.entries(r.faults).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+  console.log(formatSummary(r.result.summary));
+  if (r.crashes.length > 0) console.log(`agents that exited by themselves: ${r.crashes.join('; ')}`);
+  if (!r.result.ok) {
+    console.log(`\nFAILED (seed ${r.seed}); history: ${r.historyFiles.join(' ')}`);
+    for (const v of r.result.violations) console.log(`  ${v}`);
+  }
+}
