@@ -64,6 +64,8 @@ export async function listenMux(config: AgentConfig, host: string, grpc: GrpcApi
       grpc: (sock) => grpc.injector.injectConnection(sock),
       tls,
       maxConnections: config.maxConnections,
+      // A flood of unfinished connections evicts its own oldest, never keeps real clients out.
+      maxPendingConnections: Math.max(1, Math.floor(config.maxConnections / 4)),
       firstByteTimeoutMs: config.firstByteTimeoutMs,
       logger,
     });

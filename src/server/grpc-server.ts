@@ -8,14 +8,23 @@ import { LogService } from '../gen/log/v1/log.js';
 import { decodeProduceRequest, encodeConsumeResponse, encodeProduceResponse } from './hot-codec.js';
 import { tolerantDeserializer } from './wire.js';
 import { createLogService, type LogServiceHandle, type LogServiceOptions } from './log-service.js';
+import { StreamBudget } from './stream-budget.js';
 
 /** Bytes of protobuf framing allowed on top of a message's values. */
 const framingBytes = 64 * 1024;
+
+/** Default of GrpcServerOptions.maxConsumeBufferBytes. */
+export const DEFAULT_MAX_CONSUME_BUFFER_BYTES = 128 * 1024 * 1024;
 
 export interface GrpcServerOptions extends LogServiceOptions {
   /** Connections with no call for this long are closed (also ends half-open, hung ones). */
   idleConnectionTimeoutMs: number;
   maxConcurrentStreams: number;
+  /**
+   * Record bytes all ConsumeStreams together may hold for clients that have not taken them yet
+   * (src/server/stream-budget.ts); streams wait for their share beyond it.
+   */
+  maxConsumeBufferBytes?: number;
 }
 
 export class GrpcApiServer {
@@ -23,6 +32,8 @@ export class GrpcApiServer {
   readonly injector: ConnectionInjector;
   private readonly health: HealthImplementation;
   private readonly service: LogServiceHandle;
+  /** Shared by every ConsumeStream of this server (exposed for metrics and tests). */
+  readonly consumeBudget: StreamBudget;
   private closing: Promise<void> | undefined;
 
   constructor(opts: GrpcServerOptions) {
@@ -33,7 +44,8 @@ export class GrpcApiServer {
       'grpc.max_connection_idle_ms': opts.idleConnectionTimeoutMs,
       'grpc.max_concurrent_streams': opts.maxConcurrentStreams,
     });
-    this.service = createLogService(opts);
+    this.consumeBudget = new StreamBudget(opts.maxConsumeBufferBytes ?? DEFAULT_MAX_CONSUME_BUFFER_BYTES);
+    this.service = createLogService({ ...opts, limits: { ...opts.limits, sendBudget: this.consumeBudget } });
     this.server.addService(tolerantService(), this.service.handlers);
     this.health = new HealthImplementation({ '': 'NOT_SERVING', 'log.v1.Log': 'NOT_SERVING' });
     this.health.addToServer(this.server);
