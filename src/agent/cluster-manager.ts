@@ -7,17 +7,22 @@
 import { ReplogError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Member, Membership } from '../membership/index.js';
-import type { ClusterConfig, NodeId } from '../raft/core/types.js';
+import type { ClusterConfig, ConfigChange, NodeId } from '../raft/core/types.js';
 import type { RaftNode } from '../raft/node.js';
 import type { AddressBook } from './address-book.js';
 import { decideStart, type PeerState, type StartDecision } from './bootstrap.js';
 import { nextConfigChange, type KnownMember } from './reconciler.js';
+import { RemovedMembers } from './removed-members.js';
 
 /** Gossip tag keys. */
 export const TAG_ID = 'id';
 export const TAG_RPC = 'rpc';
 export const TAG_CLUSTER = 'cluster';
 export const TAG_INITIAL_OFFSET = 'ioff';
+/** Identities removed by an operator (removed-members.ts), spread to every node. */
+export const TAG_REMOVED = 'rm';
+/** Room left for TAG_REMOVED within the gossip tag limit (512 bytes with the other tags). */
+const removedTagMaxChars = 200;
 
 export interface ClusterManagerOptions {
   self: NodeId;
@@ -29,6 +34,8 @@ export interface ClusterManagerOptions {
   minVoters: number;
   promoteLagEntries: number;
   reconcileIntervalMs: number;
+  /** Called after a configuration change this node made as leader committed. */
+  onConfigChange?: (change: ConfigChange, source: 'auto' | 'admin') => void;
 }
 
 export class ClusterManager {
@@ -40,6 +47,9 @@ export class ClusterManager {
   private readonly log: Logger;
   private unsubscribe: (() => void) | undefined;
   private lastWaitReason = '';
+  private baseTags: Record<string, string> = {};
+  /** Identities an operator removed: the reconciler never adds them back (removed-members.ts). */
+  readonly removed = new RemovedMembers();
 
   constructor(private readonly opts: ClusterManagerOptions) {
     this.log = opts.logger.child({ component: 'cluster' });
@@ -49,6 +59,7 @@ export class ClusterManager {
   start(): void {
     this.unsubscribe = this.opts.membership.on(() => {
       this.refreshAddresses();
+      this.mergeRemoved();
       this.kick();
     });
     this.refreshAddresses();
@@ -61,7 +72,46 @@ export class ClusterManager {
       tags[TAG_CLUSTER] = clusterId;
       tags[TAG_INITIAL_OFFSET] = String(initialOffset);
     }
-    this.opts.membership.setTags(tags);
+    this.baseTags = tags;
+    this.publishTags();
+  }
+
+  /** Records an operator's removal of `id` (Raft index `index`) and spreads it through gossip. */
+  markRemoved(id: NodeId, index: number): void {
+    this.removed.add(id, index);
+    this.publishTags();
+  }
+
+  /** An operator added `id` back: the reconciler may manage it again. */
+  unmarkRemoved(id: NodeId): void {
+    if (!this.removed.has(id)) return;
+    this.removed.delete(id);
+    this.publishTags();
+  }
+
+  /** The identity gossip knows for an alive member named `name`, if exactly one. */
+  aliveMemberId(name: string): NodeId | undefined {
+    const ids = this.known().filter((m) => m.name === name && m.state === 'alive').map((m) => m.id);
+    return ids.length === 1 ? ids[0] : undefined;
+  }
+
+  private publishTags(): void {
+    const removed = this.removed.encode(removedTagMaxChars);
+    this.opts.membership.setTags(removed === '' ? this.baseTags : { ...this.baseTags, [TAG_REMOVED]: removed });
+  }
+
+  private mergeRemoved(): void {
+    let changed = false;
+    for (const m of this.opts.membership.members()) {
+      if (m.state === 'alive' && this.removed.merge(m.tags[TAG_REMOVED])) changed = true;
+    }
+    if (changed) this.publishTags();
+  }
+
+  /** Forgets removals of identities that were added back (seen from this node's log). */
+  private pruneRemoved(node: RaftNode): void {
+    const { config } = node.status();
+    if (this.removed.prune(config, node.commitIndex())) this.publishTags();
   }
 
   /**
@@ -88,7 +138,10 @@ export class ClusterManager {
   /** From now on, the leader's policy runs on this node. */
   attach(node: RaftNode): void {
     this.node = node;
-    this.timer = setInterval(() => this.kick(), this.opts.reconcileIntervalMs);
+    this.timer = setInterval(() => {
+      this.pruneRemoved(node);
+      this.kick();
+    }, this.opts.reconcileIntervalMs);
     this.timer.unref();
   }
 
@@ -149,13 +202,17 @@ export class ClusterManager {
       reapTimeoutMs: this.opts.reapTimeoutMs,
       minVoters: this.opts.minVoters,
       promoteLagEntries: this.opts.promoteLagEntries,
+      isRemoved: (id) => this.removed.has(id),
     });
     if (!decision) return;
     this.busy = true;
     this.log.info({ change: decision.change, why: decision.why }, 'changing the cluster configuration');
     node
       .changeConfig(decision.change)
-      .then(() => this.log.info({ change: decision.change, config: describe(node.status().config) }, 'configuration changed'))
+      .then(() => {
+        this.log.info({ change: decision.change, config: describe(node.status().config) }, 'configuration changed');
+        this.opts.onConfigChange?.(decision.change, 'auto');
+      })
       .catch((err: unknown) => {
         // Refusals (noop not committed yet, a change pending, leadership lost) are retried on the next kick.
         const level = err instanceof ReplogError ? 'debug' : 'warn';

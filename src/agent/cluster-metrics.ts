@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Membership } from '../membership/index.js';
+import type { ConfigChange, SoftState } from '../raft/core/types.js';
 import type { RaftNode } from '../raft/node.js';
 import type { TcpTransport } from '../raft/tcp-transport.js';
 import { nodeName } from '../raft/raft-replicated-log.js';
@@ -11,10 +12,15 @@ import { nodeName } from '../raft/raft-replicated-log.js';
 export interface ClusterMetricSources {
   raft: () => { node: RaftNode; transport: TcpTransport } | undefined;
   membership: Membership;
+  /** Bytes of this node's log on disk and the entries it holds (for the lag-in-bytes estimate). */
+  logSize?: () => { bytes: number; entries: number } | undefined;
 }
 
 export class ClusterMetrics {
+  private readonly stateChanges: Counter;
   private readonly leaderChanges: Counter;
+  private readonly configChanges: Counter<'type' | 'source'>;
+  private lastLeader: string | null = null;
 
   constructor(registry: Registry, sources: ClusterMetricSources) {
     const registers = [registry];
@@ -55,6 +61,13 @@ export class ClusterMetrics {
       if (!s) return;
       for (const [id, pr] of s.progress) set(Math.max(0, s.lastIndex - pr.match), { peer: nodeName(id) });
     }, ['peer']);
+    gauge('replog_raft_follower_lag_bytes', 'On the leader: estimated bytes each member is behind (lag entries x average stored entry size)', (set) => {
+      const s = status();
+      const size = sources.logSize?.();
+      if (!s || !size || size.entries <= 0) return;
+      const perEntry = size.bytes / size.entries;
+      for (const [id, pr] of s.progress) set(Math.round(Math.max(0, s.lastIndex - pr.match) * perEntry), { peer: nodeName(id) });
+    }, ['peer']);
     gauge('replog_gossip_members', 'Gossip members known, by state', (set) => {
       const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
       for (const m of sources.membership.members()) counts[m.state] = (counts[m.state] ?? 0) + 1;
@@ -74,11 +87,27 @@ export class ClusterMetrics {
       const t = sources.raft()?.transport;
       if (t) set(t.stats.rejectedConnections);
     });
-    this.leaderChanges = new Counter({ name: 'replog_raft_state_changes_total', help: 'Changes of Raft role, leader or term seen by this node', registers });
+    this.stateChanges = new Counter({ name: 'replog_raft_state_changes_total', help: 'Changes of Raft role, leader or term seen by this node', registers });
+    this.leaderChanges = new Counter({ name: 'replog_raft_leader_changes_total', help: 'Times this node saw a different node become leader', registers });
+    this.configChanges = new Counter({
+      name: 'replog_raft_config_changes_total',
+      help: 'Configuration changes this node made as leader, once committed, by type and source (auto = gossip policy, admin = operator)',
+      labelNames: ['type', 'source'],
+      registers,
+    });
   }
 
   /** The RaftNode's onSoftState hook. */
-  readonly onLeaderChange = (): void => {
-    this.leaderChanges.inc();
+  readonly onLeaderChange = (soft: SoftState): void => {
+    this.stateChanges.inc();
+    if (soft.leader !== null && soft.leader !== this.lastLeader) {
+      this.lastLeader = soft.leader;
+      this.leaderChanges.inc();
+    }
+  };
+
+  /** A configuration change made by this node as leader committed. */
+  readonly onConfigChange = (change: ConfigChange, source: 'auto' | 'admin'): void => {
+    this.configChanges.inc({ type: change.type, source });
   };
 }

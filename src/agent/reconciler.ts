@@ -14,6 +14,9 @@
  *   number of voters below `minVoters` (the bootstrap-expect size).
  * - The leader never removes itself here; leaving is the agent's explicit leave path (transfer
  *   leadership first).
+ * - An identity an operator removed (`replog admin remove`, see removed-members.ts) is never added
+ *   back automatically, even while it is alive in gossip; `admin add-learner` or a wiped data dir
+ *   (a new identity) brings it back.
  */
 import type { ClusterConfig, ConfigChange, NodeId } from '../raft/core/types.js';
 import { nodeName } from '../raft/raft-replicated-log.js';
@@ -41,6 +44,8 @@ export interface ReconcileInput {
   minVoters: number;
   /** A learner within this many entries of the leader's last index counts as caught up. */
   promoteLagEntries: number;
+  /** Identities an operator removed: never added back automatically. */
+  isRemoved?: (id: NodeId) => boolean;
 }
 
 export interface Decision {
@@ -78,7 +83,7 @@ export function nextConfigChange(input: ReconcileInput): Decision | null {
   }
   // 5. New members (or new identities of known names).
   for (const m of input.members) {
-    if (m.state !== 'alive' || inConfig.has(m.id) || m.id === self) continue;
+    if (m.state !== 'alive' || inConfig.has(m.id) || m.id === self || input.isRemoved?.(m.id) === true) continue;
     const replaces = namesakes(m.id, [...inConfig]);
     return {
       change: { type: 'addLearner', id: m.id },
