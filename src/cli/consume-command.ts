@@ -2,12 +2,15 @@
 import { Command } from 'commander';
 import { describeRpcError } from '../client/log-client.js';
 import { ConfigError } from '../errors.js';
+import type { ConsumedRecord } from '../replicated-log.js';
 import { addClientOptions, connect, type ClientFlags } from './client-options.js';
 
 interface ConsumeFlags extends ClientFlags {
   offset: string;
   count?: string;
   follow?: boolean;
+  waitMs?: string;
+  linearizable?: boolean;
 }
 
 export function consumeCommand(): Command {
@@ -16,19 +19,33 @@ export function consumeCommand(): Command {
     .option('--offset <n>', 'first offset to read', '0')
     .option('--count <k>', 'stop after K records')
     .option('--follow', 'keep waiting for new records (until Ctrl-C or --count)')
+    .option('--wait-ms <ms>', 'wait up to this long for the record at --offset if the node does not have it yet (server maximum 60000)')
+    .option('--linearizable', 'the node confirms with the leader that it is up to date before answering (one extra round trip)')
     .action(async (flags: ConsumeFlags) => {
       const offset = nonNegative('--offset', flags.offset);
       const count = flags.count === undefined ? Infinity : nonNegative('--count', flags.count);
+      const waitMs = flags.waitMs === undefined ? 0 : nonNegative('--wait-ms', flags.waitMs);
+      const linearizable = flags.linearizable === true;
       const client = connect(flags);
       const ac = new AbortController();
       const stop = (): void => ac.abort();
       process.once('SIGINT', stop);
       let n = 0;
+      const print = (r: ConsumedRecord): void => {
+        const value = r.value.toString('utf8');
+        process.stdout.write(flags.json ? `${JSON.stringify({ offset: r.offset, term: r.term, value })}\n` : `${value}\n`);
+      };
       try {
         if (count === 0) return;
-        for await (const r of client.consumeStream(offset, { untilHigh: !flags.follow, signal: ac.signal })) {
-          const value = r.value.toString('utf8');
-          process.stdout.write(flags.json ? `${JSON.stringify({ offset: r.offset, term: r.term, value })}\n` : `${value}\n`);
+        let from = offset;
+        if (waitMs > 0) {
+          // The first record may not be there yet: one Consume that waits for it, then the stream.
+          print(await client.consume(offset, { maxWaitMs: waitMs, linearizable }));
+          if (++n >= count) return;
+          from = offset + 1;
+        }
+        for await (const r of client.consumeStream(from, { untilHigh: !flags.follow, linearizable, signal: ac.signal })) {
+          print(r);
           if (++n >= count) break;
         }
       } catch (err) {

@@ -23,6 +23,8 @@ export interface ResumableConsumeOptions {
   untilHigh?: boolean;
   /** Records per response (0 = one record per message). */
   maxBatchRecords?: number;
+  /** Each node confirms with the leader (ReadIndex) before its first record. */
+  linearizable?: boolean;
   signal?: AbortSignal;
 }
 
@@ -44,6 +46,7 @@ export async function* resumableConsume(routing: ReadRouting, offset: number, op
         untilOffset: until,
         onHighOffset: (high) => (until = high),
         maxBatchRecords: opts.maxBatchRecords,
+        linearizable: opts.linearizable,
         signal: opts.signal,
       });
       for await (const r of records) {

@@ -1,5 +1,5 @@
 // The segmented log's public surface (see docs/format.md for the on-disk format).
-export { Log, type ReaderOptions } from './log.js';
+export { Log, type ReaderOptions, type SegmentInfo } from './log.js';
 export {
   defaultLogConfig,
   parseSyncPolicy,

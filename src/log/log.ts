@@ -15,6 +15,16 @@ export interface ReaderOptions {
   maxBatchBytes?: number;
 }
 
+/** One segment as `Log.segments()` describes it (retention decides from this). */
+export interface SegmentInfo {
+  baseOffset: number;
+  /** Offset after the segment's last record. */
+  nextOffset: number;
+  /** Bytes of its store and index files. */
+  sizeBytes: number;
+  storePath: string;
+}
+
 /** A read that raced with a truncation is read again this many times before it gives up. */
 const READ_RETRIES = 3;
 
@@ -226,6 +236,11 @@ export class Log {
 
   segmentCount(): number {
     return this.state.segments.length;
+  }
+
+  /** The segments, oldest first; the last one is the active segment (appends go there). */
+  segments(): SegmentInfo[] {
+    return this.state.segments.map((s) => ({ baseOffset: s.baseOffset, nextOffset: s.nextOffset, sizeBytes: s.store.sizeBytes + s.indexBytes(), storePath: s.storePath }));
   }
 
   private async closeNow(): Promise<void> {
