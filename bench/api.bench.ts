@@ -42,7 +42,8 @@ import { Mux } from '../src/mux/mux.js';
 import { allowAll } from '../src/server/auth.js';
 import { GrpcApiServer } from '../src/server/grpc-server.js';
 import { defaultServiceLimits } from '../src/server/log-service.js';
-import type { ConsumedRecord, ReadBatchLimits, ReplicatedLog, ServerInfo } from '../src/replicated-log.js';
+import { InvalidArgumentError } from '../src/errors.js';
+import type { AppendResult, ConsumedRecord, ReadBatchLimits, ReplicatedLog, ServerInfo } from '../src/replicated-log.js';
 import { Prng } from '../src/util/prng.js';
 
 const { values: flags } = parseArgs({
@@ -159,6 +160,9 @@ class DiskLog implements ReplicatedLog {
   append(values: readonly Buffer[]): Promise<number> {
     return this.log.appendBatch(values.map((v) => ({ value: v })));
   }
+  appendIdempotent(): Promise<AppendResult> {
+    return Promise.reject(new InvalidArgumentError('the bench log has no idempotent producers'));
+  }
   async read(offset: number): Promise<ConsumedRecord> {
     const r = await this.log.read(offset);
     return { offset: r.offset, value: r.value, term: r.term };
@@ -169,6 +173,9 @@ class DiskLog implements ReplicatedLog {
   }
   waitFor(offset: number, signal?: AbortSignal): Promise<void> {
     return this.log.waitFor(offset, signal);
+  }
+  readBarrier(): Promise<void> {
+    return Promise.resolve();
   }
   lowestOffset(): number {
     return this.log.lowestOffset();

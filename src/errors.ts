@@ -192,6 +192,20 @@ export class PermissionDeniedError extends ReplogError {
   }
 }
 
+/**
+ * A stream's client took no data for `stalledMs` while the server held `heldBytes` for it: the
+ * stream is ended (RESOURCE_EXHAUSTED) so that the memory it pins returns to other clients.
+ */
+export class SlowConsumerError extends ReplogError {
+  readonly code = 'SLOW_CONSUMER';
+  constructor(
+    readonly stalledMs: number,
+    readonly heldBytes: number,
+  ) {
+    super(`the client took no data for ${stalledMs} ms while ${heldBytes} bytes waited for it; the stream is closed`);
+  }
+}
+
 /** A configuration value is invalid; `option` names it the way the user wrote it. */
 export class ConfigError extends ReplogError {
   readonly code = 'CONFIG';
@@ -272,5 +286,38 @@ export class RetriesExhaustedError extends UnavailableError {
   ) {
     super(`${operation} failed after ${attempts} attempt(s) in ${elapsedMs} ms: ${errorMessage(cause)}`);
     this.cause = cause;
+  }
+}
+
+/**
+ * Why an idempotent producer's request was refused (docs/api.md, "Idempotent producers"):
+ * - `gap`: its first sequence is above the next one expected (`expected`);
+ * - `unknown-producer`: the producer is new or expired and the sequence is not 0 (`expected` = 0);
+ * - `too-old`: it repeats records appended too long ago for their offset to be known
+ *   (`expected` = the earliest sequence still remembered).
+ */
+export type ProducerSequenceProblem = 'gap' | 'unknown-producer' | 'too-old';
+
+/** An idempotent producer's sequence cannot be accepted. Maps to FAILED_PRECONDITION. */
+export class ProducerSequenceError extends ReplogError {
+  readonly code = 'PRODUCER_SEQUENCE';
+  constructor(
+    readonly producerId: string,
+    readonly problem: ProducerSequenceProblem,
+    readonly sequence: number,
+    readonly expected: number,
+  ) {
+    super(producerSequenceMessage(producerId, problem, sequence, expected));
+  }
+}
+
+function producerSequenceMessage(id: string, problem: ProducerSequenceProblem, sequence: number, expected: number): string {
+  switch (problem) {
+    case 'gap':
+      return `producer ${id}: sequence ${sequence} leaves a gap; the next expected sequence is ${expected}`;
+    case 'unknown-producer':
+      return `producer ${id} is unknown (new, or expired): its first sequence must be 0, got ${sequence}`;
+    case 'too-old':
+      return `producer ${id}: sequence ${sequence} repeats records too old to report their offset (sequences from ${expected} are remembered)`;
   }
 }

@@ -40,7 +40,9 @@ export {
   type ReplogClientOptions,
   type ProduceOptions,
   type ConsumeStreamOptions,
+  type ConsumeOptions,
   type ProduceStreamOptions,
   type ProduceStreamResult,
 } from './client/replog-client.js';
 export { defaultRetryPolicy, type RetryPolicy } from './client/retry-budget.js';
+export { ReplogAdminClient, type AdminClientOptions, type ClusterStatusView, type NodeStatusView } from './client/admin-client.js';

@@ -27,6 +27,21 @@ export interface AppendOptions {
   signal?: AbortSignal;
 }
 
+/** An idempotent producer (docs/api.md) and the sequence of a request's first record. */
+export interface ProducerRef {
+  /** 1 to 255 bytes of UTF-8 (a client uses a random UUID). */
+  id: string;
+  /** The first record's sequence; a request of n records takes sequence .. sequence + n - 1. */
+  sequence: number;
+}
+
+export interface AppendResult {
+  /** The first record's offset (of the originals, for a duplicate). */
+  offset: number;
+  /** True when every record repeated one already appended: nothing was appended. */
+  duplicate: boolean;
+}
+
 export interface ReadBatchLimits {
   /** At most this many records. */
   maxRecords: number;
@@ -41,6 +56,13 @@ export interface ReplicatedLog {
    * UnavailableError, RecordTooLargeError, DiskFullError, ... (src/errors.ts).
    */
   append(values: readonly Buffer[], opts?: AppendOptions): Promise<number>;
+  /**
+   * append() for an idempotent producer: a retry of records already appended (or in flight) is
+   * answered with the originals' offset instead of appending them again. Rejects with
+   * ProducerSequenceError on a sequence gap, an unknown producer with a sequence above 0, or a
+   * duplicate too old to report; otherwise as append().
+   */
+  appendIdempotent(values: readonly Buffer[], producer: ProducerRef, opts?: AppendOptions): Promise<AppendResult>;
   /** Reads one committed record; OffsetOutOfRangeError when outside [lowestOffset, highestOffset]. */
   read(offset: number): Promise<ConsumedRecord>;
   /**
@@ -53,6 +75,13 @@ export interface ReplicatedLog {
    * with an AbortError when `signal` aborts, and with ClosedError when the log closes.
    */
   waitFor(offset: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Linearizable read point (ReadIndex): resolves once this node can read every record that was
+   * committed anywhere before the call. Rejects with UnavailableError when no leader can confirm
+   * it (no leader, quorum lost, shutdown, its own deadline) and with the signal's reason when
+   * `signal` aborts. A log that is not replicated resolves at once.
+   */
+  readBarrier(signal?: AbortSignal): Promise<void>;
   /** Lowest readable offset. */
   lowestOffset(): number;
   /** Highest readable (committed) offset; lowestOffset() - 1 when there is none. */

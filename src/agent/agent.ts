@@ -12,7 +12,7 @@ import { NodeFileSystem, parseSyncPolicy } from '../log/index.js';
 import type { Logger } from '../logger.js';
 import { Membership } from '../membership/index.js';
 import type { Mux } from '../mux/mux.js';
-import type { NodeId, RaftOptions } from '../raft/core/types.js';
+import type { NodeId, RaftOptions, SoftState } from '../raft/core/types.js';
 import { LogStorage } from '../raft/log-storage.js';
 import { DEFAULT_RAFT_OPTIONS } from '../raft/options.js';
 import { RaftNode } from '../raft/node.js';
@@ -24,14 +24,17 @@ import { AclAuthorizer } from '../server/auth.js';
 import { GrpcApiServer } from '../server/grpc-server.js';
 import { defaultServiceLimits } from '../server/log-service.js';
 import type { MetricsHttpServer } from '../server/metrics-http.js';
+import { registerGuardMetrics } from '../server/guard-metrics.js';
 import { ServerMetrics } from '../server/metrics.js';
 import { Prng } from '../util/prng.js';
 import { AddressBook } from './address-book.js';
 import { clusterIdOf } from './bootstrap.js';
+import { ClusterAdmin, transferTarget } from './cluster-admin.js';
 import { ClusterManager } from './cluster-manager.js';
 import { ClusterMetrics } from './cluster-metrics.js';
 import { ComponentStack } from './component-stack.js';
 import { DeferredReplicatedLog } from './deferred-log.js';
+import { startRetention, type Retention } from './retention.js';
 import { bindGossip, buildAuthorizer, listenMux, loadPeerTls, loadTls, openIdentity, startMetrics } from './agent-setup.js';
 
 /** Connections with no call for this long are closed by the gRPC server. */
@@ -50,6 +53,7 @@ export class Agent {
   private ready = false;
   private closing: Promise<void> | undefined;
   private raft: RaftParts | undefined;
+  private retention: Retention | undefined;
   private readonly joinAbort = new AbortController();
 
   private constructor(
@@ -125,7 +129,11 @@ export class Agent {
       gossipKey: config.gossipKey,
       logger: rootLogger,
     });
-    const clusterMetrics = new ClusterMetrics(metrics.registry, { raft: () => agent.raft, membership });
+    const clusterMetrics = new ClusterMetrics(metrics.registry, {
+      raft: () => agent.raft,
+      membership,
+      logSize: () => ({ bytes: storage.log.sizeBytes(), entries: storage.lastIndex() - storage.firstIndex() + 1 }),
+    });
     stack.push('membership', async () => {
       if (agent.leaving) await membership.leave(2000).catch(() => undefined);
       await membership.close();
@@ -136,21 +144,14 @@ export class Agent {
       authorizer,
       logger: rootLogger,
       metrics,
-      limits: { ...defaultServiceLimits, maxRecordBytes: config.maxRecordBytes, maxBatchBytes: config.maxBatchBytes },
+      limits: { ...defaultServiceLimits, maxRecordBytes: config.maxRecordBytes, maxBatchBytes: config.maxBatchBytes, stallTimeoutMs: config.consumeStallTimeoutMs },
       idleConnectionTimeoutMs,
       maxConcurrentStreams: 1000,
+      maxConsumeBufferBytes: config.maxConsumeBufferBytes,
     });
-    grpc.server.addService(
-      AdminService,
-      createAdminService({
-        authorizer,
-        logger: rootLogger,
-        // Answer first, then shut down: the caller learns the outcome.
-        ops: { leave: () => agent.leave(config.shutdownTimeoutMs).finally(() => setTimeout(() => agent.onLeft?.(), 100).unref()) },
-      }),
-    );
     stack.push('grpc', () => grpc.close(config.shutdownTimeoutMs));
     const mux = await stack.start('mux', () => listenMux(config, bind.host, grpc, tls, rootLogger));
+    registerGuardMetrics(metrics.registry, { mux: () => mux.stats, consumeBudget: grpc.consumeBudget });
     const rpcAddr = `${advertiseHost}:${mux.port()}`;
     const manager = new ClusterManager({
       self,
@@ -162,7 +163,19 @@ export class Agent {
       minVoters: config.bootstrapExpect ?? 1,
       promoteLagEntries: 1000,
       reconcileIntervalMs: 1000,
+      onConfigChange: clusterMetrics.onConfigChange,
     });
+    const admin = new ClusterAdmin({
+      self,
+      addresses,
+      manager,
+      logger: rootLogger,
+      // Answer first, then shut down: the caller learns the outcome.
+      leave: () => agent.leave(config.shutdownTimeoutMs).finally(() => setTimeout(() => agent.onLeft?.(), 100).unref()),
+      electionTimeoutMs: 2 * config.raftTickMs * config.raftElectionTicks,
+      onConfigChange: clusterMetrics.onConfigChange,
+    });
+    grpc.server.addService(AdminService, createAdminService({ authorizer, logger: rootLogger, ops: admin }));
     waiting.reason = () => manager.waitReason();
     stack.push('cluster-manager', () => Promise.resolve(manager.close()));
     stack.push('leadership', () => agent.handOverLeadership());
@@ -179,6 +192,8 @@ export class Agent {
       mux.registerRaftHandler((sock) => agent.raft?.transport.accept(sock));
       log.attach(agent.raft.log);
       manager.attach(agent.raft.node);
+      agent.retention = startRetention(config, agent.raft.node, storage.log, metrics.registry, rootLogger);
+      admin.attach(agent.raft);
       agent.raft.node.start();
     };
 
@@ -302,25 +317,21 @@ export class Agent {
   private async handOverLeadership(): Promise<void> {
     const node = this.raft?.node;
     if (!node || node.softState().role !== 'leader') return;
-    const status = node.status();
-    let best: { id: NodeId; match: number } | undefined;
-    for (const [id, pr] of status.progress) {
-      if (id === this.nodeId || !status.config.voters.includes(id) || !pr.recentActive) continue;
-      if (!best || pr.match > best.match) best = { id, match: pr.match };
-    }
-    if (!best) return;
+    const to = transferTarget(node.status(), this.nodeId, (id) => node.status().progress.get(id)?.recentActive === true);
+    if (to === undefined) return;
     try {
-      node.transferLeadership(best.id);
+      node.transferLeadership(to);
     } catch (err) {
-      this.logger.warn({ err, to: best.id }, 'leadership transfer refused');
+      this.logger.warn({ err, to }, 'leadership transfer refused');
       return;
     }
     const deadline = Date.now() + this.config.raftTickMs * this.config.raftElectionTicks * 2;
     while (node.softState().role === 'leader' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    this.logger.info({ to: best.id, transferred: node.softState().role !== 'leader' }, 'leadership handed over');
+    this.logger.info({ to, transferred: node.softState().role !== 'leader' }, 'leadership handed over');
   }
 
   private async closeRaft(): Promise<void> {
+    await this.retention?.close();
     const raft = this.raft;
     if (!raft) return;
     await raft.log.close();
@@ -346,7 +357,7 @@ function startRaftParts(o: {
   addresses: AddressBook;
   peerTls: PeerTlsOptions | undefined;
   logger: Logger;
-  onLeaderChange: () => void;
+  onLeaderChange: (soft: SoftState) => void;
 }): RaftParts {
   const transport = new TcpTransport({ localId: o.self, clusterId: o.clusterId, resolve: (id) => o.addresses.get(id), tls: o.peerTls, logger: o.logger });
   const raftOptions: RaftOptions = { ...DEFAULT_RAFT_OPTIONS, id: o.self, electionTicks: o.config.raftElectionTicks };
@@ -367,6 +378,8 @@ function startRaftParts(o: {
     logger: o.logger,
     // Long enough for one election with randomized timeouts.
     leaderWaitMs: 3 * o.config.raftTickMs * o.config.raftElectionTicks,
+    // A leader that cannot confirm a read in two election timeouts has lost its quorum (CheckQuorum).
+    readBarrierTimeoutMs: 2 * o.config.raftTickMs * o.config.raftElectionTicks,
   });
   return { node, log, transport };
 }

@@ -4,7 +4,7 @@
  * service) start first, so operators can see a node that waits to be added.
  */
 import { UnavailableError } from '../errors.js';
-import type { AppendOptions, ConsumedRecord, ReadBatchLimits, ReplicatedLog, ServerInfo } from '../replicated-log.js';
+import type { AppendOptions, AppendResult, ConsumedRecord, ProducerRef, ReadBatchLimits, ReplicatedLog, ServerInfo } from '../replicated-log.js';
 
 export class DeferredReplicatedLog implements ReplicatedLog {
   private target: ReplicatedLog | undefined;
@@ -25,6 +25,10 @@ export class DeferredReplicatedLog implements ReplicatedLog {
     return this.call((l) => l.append(values, opts));
   }
 
+  appendIdempotent(values: readonly Buffer[], producer: ProducerRef, opts?: AppendOptions): Promise<AppendResult> {
+    return this.call((l) => l.appendIdempotent(values, producer, opts));
+  }
+
   read(offset: number): Promise<ConsumedRecord> {
     return this.call((l) => l.read(offset));
   }
@@ -35,6 +39,10 @@ export class DeferredReplicatedLog implements ReplicatedLog {
 
   waitFor(offset: number, signal?: AbortSignal): Promise<void> {
     return this.call((l) => l.waitFor(offset, signal));
+  }
+
+  readBarrier(signal?: AbortSignal): Promise<void> {
+    return this.call((l) => l.readBarrier(signal));
   }
 
   lowestOffset(): number {

@@ -14,7 +14,7 @@ import {
   type GetServersResponse,
   type ProduceRequest, type ProduceResponse, type Record as WireRecord } from '../gen/log/v1/log.js';
 import { splitBatches } from './produce-pipeline.js';
-import type { ConsumedRecord, ServerInfo } from '../replicated-log.js';
+import type { ConsumedRecord, ProducerRef, ServerInfo } from '../replicated-log.js';
 
 /** Initial metadata of ConsumeStream with the log's highest offset (see src/server/consume-stream.ts). */
 export const HIGH_OFFSET_METADATA_KEY = 'replog-high-offset';
@@ -60,8 +60,20 @@ export interface ConsumeStreamOptions {
   onHighOffset?: (high: number) => void;
   /** Records per response; 0 = one record per message (proglog form). */
   maxBatchRecords?: number;
+  /** Confirm with the leader (ReadIndex) before the first record. */
+  linearizable?: boolean;
   signal?: AbortSignal;
 }
+
+export interface ConsumeOptions {
+  /** Wait up to this long for an offset the node does not have yet (server maximum 60 s). */
+  maxWaitMs?: number;
+  /** Confirm with the leader (ReadIndex) that the node is up to date before reading. */
+  linearizable?: boolean;
+}
+
+/** Extra deadline on top of max_wait_ms, so the server's OUT_OF_RANGE arrives before the deadline. */
+const waitGraceMs = 5_000;
 
 export class LogApiClient {
   readonly raw: LogClient;
@@ -81,14 +93,17 @@ export class LogApiClient {
     this.callTimeoutMs = opts.callTimeoutMs ?? 30_000;
   }
 
-  /** Appends values in one batch request; resolves with the first offset. */
-  async produce(values: readonly Buffer[]): Promise<number> {
+  /**
+   * Appends values in one batch request; resolves with the first offset. With `producer`, as an
+   * idempotent producer's request (a retry is answered with the original's offset).
+   */
+  async produce(values: readonly Buffer[], producer?: ProducerRef): Promise<number> {
     const records = values.map(toWire);
     const res = await this.unary<ProduceRequest, ProduceResponse>((req, md, o, cb) => this.raw.produce(req, md, o, cb), {
       record: undefined,
       records,
-      producerId: '',
-      sequence: 0n,
+      producerId: producer?.id ?? '',
+      sequence: BigInt(producer?.sequence ?? 0),
     });
     return Number(res.offset);
   }
@@ -104,14 +119,16 @@ export class LogApiClient {
     return Number(res.offset);
   }
 
-  async consume(offset: number): Promise<ConsumedRecord> {
-    const res = await this.unary<ConsumeRequest, ConsumeResponse>((req, md, o, cb) => this.raw.consume(req, md, o, cb), {
-      offset: BigInt(offset),
-      maxBatchRecords: 0,
-      maxBatchBytes: 0,
-      maxWaitMs: 0,
-      linearizable: false,
-    });
+  /**
+   * Reads one record. With `maxWaitMs` the server waits that long for an offset it does not have
+   * yet (the call's deadline is extended to cover it); with `linearizable` it confirms with the
+   * leader first that it is up to date.
+   */
+  async consume(offset: number, opts: ConsumeOptions = {}): Promise<ConsumedRecord> {
+    const maxWaitMs = opts.maxWaitMs ?? 0;
+    const req: ConsumeRequest = { offset: BigInt(offset), maxBatchRecords: 0, maxBatchBytes: 0, maxWaitMs, linearizable: opts.linearizable ?? false };
+    const timeoutMs = Math.max(this.callTimeoutMs, maxWaitMs + waitGraceMs);
+    const res = await this.unary<ConsumeRequest, ConsumeResponse>((r, md, o, cb) => this.raw.consume(r, md, o, cb), req, timeoutMs);
     if (!res.record) throw new Error('the server answered Consume without a record');
     return fromWire(res.record);
   }
@@ -127,7 +144,7 @@ export class LogApiClient {
    */
   async *consumeStream(offset: number, opts: ConsumeStreamOptions = {}): AsyncGenerator<ConsumedRecord> {
     if (opts.untilOffset !== undefined && opts.untilOffset < offset) return;
-    const stream = this.raw.consumeStream({ offset: BigInt(offset), maxBatchRecords: opts.maxBatchRecords ?? 1000, maxBatchBytes: 0, maxWaitMs: 0, linearizable: false });
+    const stream = this.raw.consumeStream({ offset: BigInt(offset), maxBatchRecords: opts.maxBatchRecords ?? 1000, maxBatchBytes: 0, maxWaitMs: 0, linearizable: opts.linearizable ?? false });
     const onAbort = (): void => stream.cancel();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {

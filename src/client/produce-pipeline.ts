@@ -6,6 +6,13 @@
 import { status as Status, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import { UnavailableError, asError } from '../errors.js';
 import type { ProduceRequest, ProduceResponse, Record as WireRecord } from '../gen/log/v1/log.js';
+import type { ProducerRef } from '../replicated-log.js';
+
+/** A request of the stream: values, and the idempotent producer's sequences when there is one. */
+export interface OutgoingBatch {
+  values: Buffer[];
+  producer?: ProducerRef;
+}
 
 export interface AnsweredBatch {
   values: Buffer[];
@@ -17,7 +24,7 @@ type Stream = ClientDuplexStream<ProduceRequest, ProduceResponse>;
 
 export class ProducePipeline {
   /** Batches written and not yet taken by next(), oldest first. */
-  private readonly sent: Buffer[][] = [];
+  private readonly sent: OutgoingBatch[] = [];
   private readonly answers: ProduceResponse[] = [];
   private waiter: { resolve: (b: AnsweredBatch) => void; reject: (e: unknown) => void } | undefined;
   private failure: unknown;
@@ -52,13 +59,16 @@ export class ProducePipeline {
     return this.failure;
   }
 
-  /** Writes `values` (false, nothing sent, when the stream has failed); waits while HTTP/2 pushes back. */
-  async send(values: Buffer[]): Promise<boolean> {
+  /** Writes a batch (false, nothing sent, when the stream has failed); waits while HTTP/2 pushes back. */
+  async send(batch: OutgoingBatch): Promise<boolean> {
     if (this.failure !== undefined || this.ended) return false;
-    this.sent.push(values);
+    this.sent.push(batch);
+    const { values, producer } = batch;
+    const producerId = producer?.id ?? '';
+    const sequence = BigInt(producer?.sequence ?? 0);
     const req: ProduceRequest = this.singleRecord
-      ? { record: toWire(values[0] ?? Buffer.alloc(0)), records: [], producerId: '', sequence: 0n }
-      : { record: undefined, records: values.map(toWire), producerId: '', sequence: 0n };
+      ? { record: toWire(values[0] ?? Buffer.alloc(0)), records: [], producerId, sequence }
+      : { record: undefined, records: values.map(toWire), producerId, sequence };
     if (!this.stream.write(req)) await this.drained();
     return true;
   }
@@ -72,7 +82,7 @@ export class ProducePipeline {
   }
 
   /** After a failure: the batches sent and not answered, oldest first (outcome unknown). */
-  unanswered(): Buffer[][] {
+  unanswered(): OutgoingBatch[] {
     return this.sent.splice(0, this.sent.length);
   }
 
@@ -89,11 +99,11 @@ export class ProducePipeline {
 
   private take(): AnsweredBatch | undefined {
     const res = this.answers[0];
-    const values = this.sent[0];
-    if (res === undefined || values === undefined) return undefined;
+    const batch = this.sent[0];
+    if (res === undefined || batch === undefined) return undefined;
     this.answers.shift();
     this.sent.shift();
-    return { values, offset: Number(res.offset), count: Math.max(1, res.count) };
+    return { values: batch.values, offset: Number(res.offset), count: Math.max(1, res.count) };
   }
 
   private deliver(): void {

@@ -3,10 +3,16 @@
  * the (new) leader when it fails. Batches sent on a failed stream and not answered have an
  * unknown outcome: they are reported as such, or resent when the caller opted in to
  * at-least-once (`retryUnknown`). Batches that provably never left are always resent.
+ *
+ * Idempotent (the default of ReplogClient): the stream is one producer; each batch carries its
+ * sequences, so unanswered batches are always resent with the same ones and the leader appends
+ * each exactly once. A sequence refused as a gap or an unknown producer means that batch and the
+ * ones after it were not appended: they are numbered again under a fresh producer id and resent.
  */
+import { randomUUID } from 'node:crypto';
 import { OutcomeUnknownError, RetriesExhaustedError } from '../errors.js';
-import { splitBatches, type ProducePipeline } from './produce-pipeline.js';
-import { classifyProduceFailure } from './rpc-status.js';
+import { splitBatches, type OutgoingBatch, type ProducePipeline } from './produce-pipeline.js';
+import { classifyProduceFailure, producerProblem } from './rpc-status.js';
 
 /** One result of ReplogClient.produceStream, in the order the values were given. */
 export type ProduceStreamResult =
@@ -21,6 +27,8 @@ export interface ProduceStreamOptions {
   inflightMax?: number;
   /** Resend batches whose outcome is unknown (at-least-once: they may be appended twice). */
   retryUnknown?: boolean;
+  /** Send as an idempotent producer: resends never duplicate (ReplogClient's default). */
+  idempotent?: boolean;
 }
 
 export interface StreamRouting {
@@ -35,7 +43,10 @@ export interface StreamRouting {
 export class ProduceStreamRunner {
   private pipe: ProducePipeline | undefined;
   /** Batches waiting to be sent, resent ones first; at most inflightMax + 1. */
-  private readonly queue: Buffer[][] = [];
+  private readonly queue: OutgoingBatch[] = [];
+  /** This stream's idempotent producer: its id and the next sequence. */
+  private producerId = randomUUID();
+  private nextSequence = 0;
   private failuresInARow = 0;
   private firstFailureMs = 0;
   private readonly batchRecords: number;
@@ -54,8 +65,8 @@ export class ProduceStreamRunner {
   async *run(groups: AsyncIterable<readonly Buffer[]> | Iterable<readonly Buffer[]>): AsyncGenerator<ProduceStreamResult> {
     try {
       for await (const group of groups) {
-        for (const batch of splitBatches(group, this.batchRecords, this.batchBytes)) {
-          this.queue.push(batch);
+        for (const values of splitBatches(group, this.batchRecords, this.batchBytes)) {
+          this.queue.push(this.stamp({ values }));
           yield* this.sendQueued();
         }
       }
@@ -107,21 +118,45 @@ export class ProduceStreamRunner {
   private async *recover(pipe: ProducePipeline, err: unknown): AsyncGenerator<ProduceStreamResult> {
     pipe.cancel();
     if (this.pipe === pipe) this.pipe = undefined;
-    const kind = classifyProduceFailure(err);
+    const problem = this.opts.idempotent === true ? producerProblem(err) : undefined;
+    const kind = problem === 'gap' || problem === 'unknown-producer' ? 'renumber' : classifyProduceFailure(err);
     if (kind === 'final') throw err;
     if (this.failuresInARow++ === 0) this.firstFailureMs = Date.now();
     if (this.failuresInARow > this.routing.failuresMax) {
       throw new RetriesExhaustedError('produceStream', this.failuresInARow, Date.now() - this.firstFailureMs, err);
     }
-    await this.routing.failed(pipe.addr, err);
     const lost = pipe.unanswered();
-    if (kind === 'not-sent' || this.opts.retryUnknown === true) {
+    if (kind === 'renumber') {
+      this.queue.unshift(...lost);
+      this.renumber();
+      return;
+    }
+    await this.routing.failed(pipe.addr, err);
+    if (kind === 'not-sent' || this.opts.retryUnknown === true || this.opts.idempotent === true) {
       this.queue.unshift(...lost);
       return;
     }
-    for (const values of lost) {
+    for (const { values } of lost) {
       const error = new OutcomeUnknownError(pipe.addr, values.length, err);
       yield { type: 'unknown', count: values.length, values, error };
+    }
+  }
+
+  /** The batch with the next sequences of this stream's producer (when idempotent). */
+  private stamp(batch: OutgoingBatch): OutgoingBatch {
+    if (this.opts.idempotent !== true) return batch;
+    const stamped = { values: batch.values, producer: { id: this.producerId, sequence: this.nextSequence } };
+    this.nextSequence += batch.values.length;
+    return stamped;
+  }
+
+  /** Every queued batch (none of them appended) numbered again under a fresh producer id. */
+  private renumber(): void {
+    this.producerId = randomUUID();
+    this.nextSequence = 0;
+    for (let i = 0; i < this.queue.length; i++) {
+      const batch = this.queue[i];
+      if (batch) this.queue[i] = this.stamp({ values: batch.values });
     }
   }
 }

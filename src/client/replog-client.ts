@@ -9,18 +9,24 @@
  * means "outcome unknown": the records may be appended, so the call fails with
  * OutcomeUnknownError unless the caller opted in to at-least-once with `retryUnknown: true`.
  * Reads are idempotent and always retried (on another node).
+ *
+ * Idempotent producer (default; `idempotent: false` turns it off): the client is a producer with
+ * a random id, each request carries its sequences (producer-sequencer.ts), so a produce whose
+ * outcome is unknown is retried safely: the leader answers a retry of an appended request with
+ * the original's offset. Exactly once per call, with retries after failover.
  */
 import type { ChannelInterface as Channel, connectivityState as ConnectivityState } from '@grpc/grpc-js';
 import { ClosedError, InvalidArgumentError, OutcomeUnknownError, UnavailableError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ConsumedRecord, ServerInfo } from '../replicated-log.js';
 import { awaitReady } from './channel-ready.js';
-import { LogApiClient, type ClientTls } from './log-client.js';
+import { LogApiClient, type ClientTls, type ConsumeOptions } from './log-client.js';
 import { ProducePipeline } from './produce-pipeline.js';
+import { ProducerSequencer, type Ticket } from './producer-sequencer.js';
 import { ProduceStreamRunner, type ProduceStreamOptions, type ProduceStreamResult } from './produce-stream-runner.js';
 import { resumableConsume, type ResumableConsumeOptions } from './resumable-consume.js';
 import { RetryBudget, defaultRetryPolicy, type RetryPolicy } from './retry-budget.js';
-import { classifyProduceFailure, isOutOfRange, isReadRetryable, leaderHint, type ProduceFailure } from './rpc-status.js';
+import { classifyProduceFailure, isOutOfRange, isReadRetryable, leaderHint, producerProblem, type ProduceFailure } from './rpc-status.js';
 import { Topology, isDialable } from './topology.js';
 
 export interface ReplogClientOptions {
@@ -40,6 +46,11 @@ export interface ReplogClientOptions {
   retry?: Partial<RetryPolicy>;
   /** At-least-once: retry produces whose outcome is unknown (may duplicate records). Default false. */
   retryUnknown?: boolean;
+  /**
+   * Idempotent producer (docs/api.md): retries never duplicate, and produces whose outcome is
+   * unknown are retried. Default true; false = proglog behaviour (see retryUnknown).
+   */
+  idempotent?: boolean;
   /** Jitter source in [0, 1) (tests pass a seeded one). Default Math.random. */
   random?: () => number;
   logger?: Logger;
@@ -51,6 +62,7 @@ export interface ProduceOptions {
 }
 
 export type ConsumeStreamOptions = ResumableConsumeOptions;
+export type { ConsumeOptions };
 export type { ProduceStreamOptions, ProduceStreamResult };
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; kind: ProduceFailure; err: unknown };
@@ -65,6 +77,7 @@ export class ReplogClient {
   private readonly logger: Logger;
   private refreshing: Promise<void> | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly sequencer = new ProducerSequencer();
   private closed = false;
 
   constructor(private readonly opts: ReplogClientOptions) {
@@ -84,6 +97,7 @@ export class ReplogClient {
   /** Appends values in one batch request (consecutive offsets); resolves with the first offset. */
   async produceBatch(values: readonly Buffer[], opts: ProduceOptions = {}): Promise<number> {
     this.checkOpen();
+    if (this.opts.idempotent !== false) return this.produceIdempotent(values);
     const retryUnknown = opts.retryUnknown ?? this.opts.retryUnknown ?? false;
     const budget = this.budget('produce');
     while (budget.next()) {
@@ -109,13 +123,17 @@ export class ReplogClient {
         failed: (addr, err) => this.streamFailed(addr, err),
         failuresMax: this.retryPolicy.maxAttempts,
       },
-      { ...opts, retryUnknown: opts.retryUnknown ?? this.opts.retryUnknown ?? false },
+      { ...opts, retryUnknown: opts.retryUnknown ?? this.opts.retryUnknown ?? false, idempotent: this.opts.idempotent !== false },
     );
     return runner.run(groups);
   }
 
-  /** Reads one record from a follower (the leader when a follower does not have it yet). */
-  async consume(offset: number): Promise<ConsumedRecord> {
+  /**
+   * Reads one record from a follower (the leader when a follower does not have it yet). With
+   * `maxWaitMs` the follower waits for a record it does not have yet (read-your-writes after a
+   * produce); with `linearizable` it confirms with the leader first (ReadIndex).
+   */
+  async consume(offset: number, opts: ConsumeOptions = {}): Promise<ConsumedRecord> {
     this.checkOpen();
     const budget = this.budget('consume');
     while (budget.next()) {
@@ -123,9 +141,9 @@ export class ReplogClient {
       try {
         const target = await this.readTarget();
         addr = target.addr;
-        return await target.node.consume(offset);
+        return await target.node.consume(offset, opts);
       } catch (err) {
-        if (isOutOfRange(err) && addr !== undefined) return this.consumeFromLeader(offset, addr, err);
+        if (isOutOfRange(err) && addr !== undefined) return this.consumeFromLeader(offset, addr, err, opts);
         if (!isReadRetryable(err)) throw err;
         if (addr !== undefined) await this.nodeFailed(addr, err);
         await budget.failed(err);
@@ -194,7 +212,54 @@ export class ReplogClient {
     this.nodes.clear();
   }
 
-  private async tryProduce(values: readonly Buffer[]): Promise<Attempt<number>> {
+  /**
+   * produceBatch as an idempotent producer: every retry carries the same sequences. A gap refusal
+   * (a later request overtook an earlier one after a failover) waits for the earlier requests and
+   * resends; sequences that can no longer be accepted are renewed (producer-sequencer.ts).
+   */
+  private async produceIdempotent(values: readonly Buffer[]): Promise<number> {
+    // Sequences are taken right before the first send, so concurrent calls leave in sequence order.
+    let ticket: Ticket | undefined;
+    const take = (): Ticket => (ticket ??= this.sequencer.assign(values.length));
+    let appended = false;
+    // An attempt that may have been appended: if the retries run out, the caller must learn that
+    // the outcome is unknown (rule 6), not that the produce failed.
+    let unknown: OutcomeUnknownError | undefined;
+    try {
+      const budget = this.budget('produce');
+      while (budget.next()) {
+        const attempt = await this.tryProduce(values, take);
+        if (attempt.ok) {
+          appended = true;
+          return attempt.value;
+        }
+        const problem = producerProblem(attempt.err);
+        if (ticket && (problem === 'gap' || problem === 'unknown-producer')) {
+          // Refused in order: nothing of this request was appended under the old sequences.
+          unknown = undefined;
+          ticket = await this.resequence(ticket, problem);
+          continue;
+        }
+        if (attempt.kind === 'final') throw attempt.err;
+        if (attempt.err instanceof OutcomeUnknownError) unknown = attempt.err;
+        await budget.failed(attempt.err);
+      }
+      const exhausted = budget.exhausted();
+      if (unknown) throw new OutcomeUnknownError(unknown.addr, values.length, exhausted, unknown.leaderAddr);
+      throw exhausted;
+    } finally {
+      if (ticket) this.sequencer.settle(ticket, appended);
+    }
+  }
+
+  /** After a gap refusal: wait for the earlier requests; new sequences when these cannot be used. */
+  private async resequence(ticket: Ticket, problem: 'gap' | 'unknown-producer'): Promise<Ticket> {
+    if (problem === 'gap') await this.sequencer.predecessors(ticket);
+    if (problem === 'unknown-producer' || this.sequencer.stale(ticket)) return this.sequencer.renew(ticket);
+    return ticket;
+  }
+
+  private async tryProduce(values: readonly Buffer[], ticket?: () => Ticket): Promise<Attempt<number>> {
     let addr: string;
     try {
       addr = await this.leaderTarget();
@@ -208,7 +273,7 @@ export class ReplogClient {
       return { ok: false, kind: 'not-sent', err };
     }
     try {
-      return { ok: true, value: await node.produce(values) };
+      return { ok: true, value: await node.produce(values, ticket?.()) };
     } catch (err) {
       const kind = classifyProduceFailure(err);
       if (kind === 'final') return { ok: false, kind, err };
@@ -243,10 +308,11 @@ export class ReplogClient {
     else await this.learnLeader(addr, err);
   }
 
-  private async consumeFromLeader(offset: number, triedAddr: string, err: unknown): Promise<ConsumedRecord> {
+  private async consumeFromLeader(offset: number, triedAddr: string, err: unknown, opts: ConsumeOptions): Promise<ConsumedRecord> {
     const leader = this.topology.leaderAddr();
     if (leader === undefined || leader === triedAddr) throw err;
-    return this.node(leader).consume(offset);
+    // The follower already waited: the leader answers at once.
+    return this.node(leader).consume(offset, { ...opts, maxWaitMs: 0 });
   }
 
   /** The node a produce goes to (discovering the cluster first if needed). */

@@ -48,3 +48,13 @@ export function leaderHint(err: unknown): string | undefined {
   const v = err.metadata?.get(LEADER_METADATA_KEY)[0];
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
+
+/** Trailing metadata of a refused idempotent produce (the server's PRODUCER_PROBLEM_METADATA_KEY). */
+export const PRODUCER_PROBLEM_METADATA_KEY = 'replog-producer-problem';
+
+/** Why the server refused an idempotent producer's sequence (FAILED_PRECONDITION), if it did. */
+export function producerProblem(err: unknown): 'gap' | 'unknown-producer' | 'too-old' | undefined {
+  if (!isServiceError(err) || err.code !== Status.FAILED_PRECONDITION) return undefined;
+  const v = err.metadata?.get(PRODUCER_PROBLEM_METADATA_KEY)[0];
+  return v === 'gap' || v === 'unknown-producer' || v === 'too-old' ? v : undefined;
+}

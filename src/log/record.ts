@@ -94,7 +94,7 @@ export function decodeRecord(buf: Buffer, at: number, limit: number): DecodeResu
 }
 
 export function isEntryType(n: number): n is EntryType {
-  return n === EntryType.Data || n === EntryType.Noop || n === EntryType.Config;
+  return Number.isInteger(n) && n >= EntryType.Data && n <= EntryType.ProducerNext;
 }
 
 const TWO_32 = 2 ** 32;

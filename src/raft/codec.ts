@@ -1,17 +1,17 @@
 /**
- * The binary codec of frames between peers: Raft messages and forwarded produces
- * (docs/format.md, "Raft peer frames").
+ * The binary codec of frames between peers: Raft messages, forwarded produces and forwarded
+ * ReadIndex requests (docs/format.md, "Raft peer frames").
  *
  * A frame is `u32 length` (of what follows) + `u8 version` + `u8 kind` + the message's fields.
  * Integers are big-endian; indexes and terms are u64 written as two u32 halves (they are < 2^53);
  * strings are `u16 length` + UTF-8; byte strings are `u32 length` + bytes. Entry data decoded from
  * a frame is a view into the frame (no copy).
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, type ProducerSequenceProblem } from '../errors.js';
 import { ByteReader, ByteWriter } from '../util/bytes.js';
 import { decodeConfig, encodeConfig } from './core/config.js';
-import type { Entry, EntryType, SnapshotMeta } from './core/types.js';
-import type { ForwardErrorKind, PeerFrame } from './peer-frames.js';
+import { EntryType, type Entry, type SnapshotMeta } from './core/types.js';
+import type { ForwardErrorKind, ForwardRequest, ForwardResponse, PeerFrame } from './peer-frames.js';
 
 export const CODEC_VERSION = 1;
 /** Size of the length prefix. */
@@ -28,10 +28,17 @@ const KINDS = [
   'TimeoutNow',
   'ForwardRequest',
   'ForwardResponse',
+  'ReadIndexRequest',
+  'ReadIndexResponse',
 ] as const satisfies readonly PeerFrame['type'][];
 
 const KIND_CODE = new Map<PeerFrame['type'], number>(KINDS.map((k, i) => [k, i + 1]));
-const FORWARD_ERROR_KINDS: readonly ForwardErrorKind[] = ['unavailable', 'invalid-argument', 'too-large', 'disk-full', 'internal'];
+const FORWARD_ERROR_KINDS: readonly ForwardErrorKind[] = ['unavailable', 'invalid-argument', 'too-large', 'disk-full', 'internal', 'producer-sequence'];
+const PRODUCER_PROBLEMS: readonly ProducerSequenceProblem[] = ['gap', 'unknown-producer', 'too-old'];
+/** Optional trailing fields of forward frames (idempotent producers), each `u8 tag` + its fields. */
+const TAG_PRODUCER = 1;
+const TAG_DUPLICATE = 2;
+const TAG_PRODUCER_ERROR = 3;
 const ENTRY_FIXED_BYTES = 8 + 8 + 1 + 4;
 
 /** Raft frames: strings are `u16 length` + UTF-8, byte strings `u32 length` + bytes. */
@@ -66,6 +73,10 @@ class Reader extends ByteReader {
   }
   bytes32(): Buffer {
     return this.raw(this.u32());
+  }
+  /** Whether bytes remain (optional trailing fields). */
+  more(): boolean {
+    return this.pos < this.buf.length;
   }
 }
 
@@ -118,12 +129,33 @@ export function encodeMessage(msg: PeerFrame): Buffer {
       w.u64(msg.id);
       w.u32(msg.values.length);
       for (const v of msg.values) w.bytes32(v);
+      if (msg.producer) {
+        w.u8(TAG_PRODUCER);
+        w.str(msg.producer.id);
+        w.u64(msg.producer.sequence);
+      }
       break;
     case 'ForwardResponse':
       w.u64(msg.id);
       w.bool(msg.ok);
       w.u64(msg.firstOffset);
       w.u8(FORWARD_ERROR_KINDS.indexOf(msg.errorKind));
+      w.str(msg.errorMessage.slice(0, 1000));
+      w.str(msg.leader);
+      if (msg.duplicate) w.u8(TAG_DUPLICATE);
+      if (msg.producerError) {
+        w.u8(TAG_PRODUCER_ERROR);
+        w.u8(PRODUCER_PROBLEMS.indexOf(msg.producerError.problem));
+        w.u64(msg.producerError.expected);
+      }
+      break;
+    case 'ReadIndexRequest':
+      w.u64(msg.id);
+      break;
+    case 'ReadIndexResponse':
+      w.u64(msg.id);
+      w.bool(msg.ok);
+      w.u64(msg.index);
       w.str(msg.errorMessage.slice(0, 1000));
       w.str(msg.leader);
       break;
@@ -176,7 +208,12 @@ function decodeBody(kind: PeerFrame['type'], r: Reader, from: string, to: string
       const count = r.u32();
       const values: Uint8Array[] = [];
       for (let i = 0; i < count; i++) values.push(r.bytes32());
-      return { type: kind, from, to, term, id, values };
+      const req: ForwardRequest = { type: kind, from, to, term, id, values };
+      while (r.more()) {
+        if (r.u8() !== TAG_PRODUCER) throw new InvalidArgumentError('unknown forward request field');
+        req.producer = { id: r.str(), sequence: r.u64() };
+      }
+      return req;
     }
     case 'ForwardResponse': {
       const id = r.u64();
@@ -184,7 +221,28 @@ function decodeBody(kind: PeerFrame['type'], r: Reader, from: string, to: string
       const firstOffset = r.u64();
       const errorKind = FORWARD_ERROR_KINDS[r.u8()];
       if (errorKind === undefined) throw new InvalidArgumentError('unknown forward error kind');
-      return { type: kind, from, to, term, id, ok, firstOffset, errorKind, errorMessage: r.str(), leader: r.str() };
+      const res: ForwardResponse = { type: kind, from, to, term, id, ok, firstOffset, errorKind, errorMessage: r.str(), leader: r.str() };
+      readForwardResponseTail(r, res);
+      return res;
+    }
+    case 'ReadIndexRequest':
+      return { type: kind, from, to, term, id: r.u64() };
+    case 'ReadIndexResponse':
+      return { type: kind, from, to, term, id: r.u64(), ok: r.bool(), index: r.u64(), errorMessage: r.str(), leader: r.str() };
+  }
+}
+
+function readForwardResponseTail(r: Reader, res: ForwardResponse): void {
+  while (r.more()) {
+    const tag = r.u8();
+    if (tag === TAG_DUPLICATE) {
+      res.duplicate = true;
+    } else if (tag === TAG_PRODUCER_ERROR) {
+      const problem = PRODUCER_PROBLEMS[r.u8()];
+      if (problem === undefined) throw new InvalidArgumentError('unknown producer problem');
+      res.producerError = { problem, expected: r.u64() };
+    } else {
+      throw new InvalidArgumentError('unknown forward response field');
     }
   }
 }
@@ -200,7 +258,7 @@ function readEntry(r: Reader): Entry {
   const index = r.u64();
   const term = r.u64();
   const type = r.u8();
-  if (type > 2) throw new InvalidArgumentError(`unknown entry type ${type}`);
+  if (type > EntryType.ProducerNext) throw new InvalidArgumentError(`unknown entry type ${type}`);
   return { index, term, type: type as EntryType, data: r.bytes32() };
 }
 

@@ -11,7 +11,10 @@ import { assert, CompactedError, CorruptionError } from '../errors.js';
 import { Log, type FileSystem, type LogOptions } from '../log/index.js';
 import type { Logger } from '../logger.js';
 import { decodeConfig, encodeConfig, normalizeConfig } from './core/config.js';
-import { EntryType, type ClusterConfig, type Entry, type HardState, type RaftStorage, type SnapshotMeta } from './core/types.js';
+import { EntryType, isUserEntry, type ClusterConfig, type Entry, type HardState, type RaftStorage, type SnapshotMeta } from './core/types.js';
+import { rebuildDedup } from './dedup-rebuild.js';
+import { ProducerTable, defaultDedupLimits, type DedupLimits, type DedupSnapshot } from './dedup-state.js';
+import type { DedupTracker } from './dedup-tracker.js';
 import { JsonFile } from './json-file.js';
 import { OffsetTranslator } from './offset-translator.js';
 import { decodeSnapshotData, encodeSnapshotData, startMetaSchema, type StartMeta } from './start-meta.js';
@@ -25,6 +28,8 @@ export interface LogStorageOptions {
   fs: FileSystem;
   logOptions?: Omit<LogOptions, 'fs' | 'logger'>;
   logger: Logger;
+  /** Producer-dedup limits; must be the same on every node (the state is derived identically). */
+  dedup?: Partial<DedupLimits>;
 }
 
 export class LogStorage implements RaftStorage {
@@ -38,6 +43,8 @@ export class LogStorage implements RaftStorage {
     /** Indexes of config entries above the start, ascending. */
     private configIndexes: number[],
     private readonly logger: Logger,
+    /** Producer-dedup state: committed (applied in commit order) and stored above it (in flight). */
+    readonly dedup: DedupTracker,
   ) {}
 
   static async open(opts: LogStorageOptions): Promise<LogStorage> {
@@ -67,12 +74,21 @@ export class LogStorage implements RaftStorage {
     const configIndexes: number[] = [];
     for (let i = firstIndex; i <= log.highestOffset(); i++) {
       const type = log.typeAt(i);
-      translator.push(i, type !== EntryType.Data);
+      translator.push(i, !isUserEntry(type));
       if (type === EntryType.Config) configIndexes.push(i);
     }
     // A persisted commit never names entries that are not durable (rule 5); clamp anyway.
     hs.commit = Math.max(Math.min(hs.commit, log.highestOffset()), firstIndex - 1);
-    return new LogStorage(log, hardStateFile, startFile, start, hs, translator, configIndexes, logger);
+    const limits = { ...defaultDedupLimits, ...opts.dedup };
+    const source = {
+      firstIndex,
+      lastIndex: log.highestOffset(),
+      typeAt: (i: number) => log.typeAt(i),
+      dataAt: (i: number) => readOne(log, i),
+      offsetOf: (i: number) => translator.offsetOf(i),
+    };
+    const dedup = rebuildDedup(source, dedupTable(start?.dedup, limits, firstIndex - 1), hs.commit);
+    return new LogStorage(log, hardStateFile, startFile, start, hs, translator, configIndexes, logger, dedup);
   }
 
   /** Whether this node belongs to a cluster yet (bootstrapped, or adopted by a leader). */
@@ -140,7 +156,8 @@ export class LogStorage implements RaftStorage {
 
   snapshot(): SnapshotMeta {
     const s = this.start ?? { index: 0, term: 0, config: { voters: [], learners: [] }, configIndex: 0, nextOffset: this.translator.firstOffset() };
-    return { index: s.index, term: s.term, config: s.config, configIndex: s.configIndex, data: encodeSnapshotData({ nextOffset: s.nextOffset }) };
+    const data = encodeSnapshotData({ nextOffset: s.nextOffset, ...(this.start?.dedup ? { dedup: this.start.dedup } : {}) });
+    return { index: s.index, term: s.term, config: s.config, configIndex: s.configIndex, data };
   }
 
   // ---- mutations, called by the node driver in Ready order ---------------------------------
@@ -153,15 +170,22 @@ export class LogStorage implements RaftStorage {
     if (first.index <= this.log.highestOffset()) {
       // Rule 7: forget the translation before the store loses the entries, never after.
       this.translator.truncateSuffix(first.index);
+      this.dedup.truncateSuffix(first.index);
       while ((this.configIndexes[this.configIndexes.length - 1] ?? 0) >= first.index) this.configIndexes.pop();
       await this.log.truncateSuffix(first.index);
     }
     assert(first.index === this.log.nextOffset(), () => `append at ${first.index}, log ends at ${this.log.nextOffset()}`);
     await this.log.appendBatch(entries.map((e) => ({ value: e.data, term: e.term, type: e.type })));
     for (const e of entries) {
-      this.translator.push(e.index, e.type !== EntryType.Data);
+      this.translator.push(e.index, !isUserEntry(e.type));
       if (e.type === EntryType.Config) this.configIndexes.push(e.index);
     }
+    this.dedup.appended(entries, (i) => this.translator.offsetOf(i));
+  }
+
+  /** Applies committed producer entries (up to `commit`) to the dedup state; the driver calls it. */
+  applyCommitted(commit: number): void {
+    this.dedup.applyThrough(Math.min(commit, this.lastIndex()));
   }
 
   /** Durably records term, vote and commit (commit clamped to the durable end: rule 5). */
@@ -177,10 +201,11 @@ export class LogStorage implements RaftStorage {
 
   /** InstallSnapshot (rule 9): start metadata first, then the log restarts empty after it. */
   async installSnapshot(snap: SnapshotMeta): Promise<void> {
-    const { nextOffset } = decodeSnapshotData(snap.data);
-    const start: StartMeta = { index: snap.index, term: snap.term, config: snap.config, configIndex: snap.configIndex, nextOffset };
+    const { nextOffset, dedup } = decodeSnapshotData(snap.data);
+    const start: StartMeta = { index: snap.index, term: snap.term, config: snap.config, configIndex: snap.configIndex, nextOffset, ...(dedup ? { dedup } : {}) };
     await this.startFile.write(start);
     this.start = start;
+    this.dedup.reset(dedupTable(dedup, this.dedup.table.limits, snap.index));
     this.translator.reset(snap.index + 1, nextOffset);
     this.configIndexes = [];
     await this.log.reset(snap.index + 1);
@@ -197,7 +222,10 @@ export class LogStorage implements RaftStorage {
     if (upTo <= startIndex) return;
     assert(upTo <= commitIndex, () => `compaction to ${upTo} past the commit index ${commitIndex}`);
     const { config, configIndex } = this.configAt(upTo);
-    const start: StartMeta = { index: upTo, term: this.term(upTo), config, configIndex, nextOffset: this.translator.nextOffsetAt(upTo + 1) };
+    // The dedup state goes at the commit index (>= upTo): the entries between stay in the log.
+    this.applyCommitted(commitIndex);
+    const dedup = this.dedup.table.snapshot();
+    const start: StartMeta = { index: upTo, term: this.term(upTo), config, configIndex, nextOffset: this.translator.nextOffsetAt(upTo + 1), dedup };
     await this.startFile.write(start);
     this.start = start;
     this.translator.advanceStart(upTo + 1);
@@ -243,4 +271,16 @@ async function reconcileLogWithStart(log: Log, start: StartMeta | undefined, log
     logger.warn({ start: start.index, lowest: log.lowestOffset(), highest: log.highestOffset() }, 'finishing an interrupted snapshot install: resetting the log');
     await log.reset(first);
   }
+}
+
+/** The dedup state a start metadata holds, or an empty one at `index`. */
+function dedupTable(snapshot: DedupSnapshot | undefined, limits: DedupLimits, index: number): ProducerTable {
+  return snapshot ? ProducerTable.fromSnapshot(snapshot, limits) : new ProducerTable(limits, index);
+}
+
+/** The data of the entry at `index` (an open-time scan reads one header per request). */
+function readOne(log: Log, index: number): Uint8Array {
+  const [rec] = log.readRangeSync(index, index + 1, Number.MAX_SAFE_INTEGER);
+  assert(rec !== undefined, () => `log entry ${index} is missing`);
+  return rec.value;
 }

@@ -8,7 +8,7 @@
  * persisted, new proposals pile up in the core and go out as the next Ready: group commit end to
  * end (one append + one fsync on the leader, one AppendEntries per follower, for many produces).
  */
-import { ClosedError, LogFailedError, UnavailableError, asError } from '../errors.js';
+import { ClosedError, DiskFullError, LogFailedError, UnavailableError, asError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { OffsetWaiters } from '../util/offset-waiters.js';
 import { RaftCore, type RaftStatus } from './core/raft.js';
@@ -57,8 +57,11 @@ interface PendingRead {
   index?: number;
 }
 
+/** One warning per this many ms while writes keep failing for lack of space. */
+const DISK_FULL_REPORT_MS = 10_000;
+
 export class RaftNode {
-  readonly core: RaftCore;
+  private coreNow: RaftCore;
   private readonly log: Logger;
   private readonly storage: LogStorage;
   private ticker: NodeJS.Timeout | undefined;
@@ -87,16 +90,23 @@ export class RaftNode {
   private readonly followerSeenTick = new Map<NodeId, number>();
   /** Storage maintenance (compaction) run by the persistence loop between Readys. */
   private tasks: (() => Promise<void>)[] = [];
+  /** When a full disk was last logged (one warning per diskFullReportMs). */
+  private diskFullReportedAt = 0;
 
   constructor(private readonly opts: RaftNodeOptions) {
     this.log = opts.logger.child({ component: 'raft', node: opts.raft.id });
     this.storage = opts.storage;
-    this.core = new RaftCore(opts.raft, opts.storage, opts.random);
+    this.coreNow = new RaftCore(opts.raft, opts.storage, opts.random);
     this.persistedHardState = opts.storage.hardState();
     this.published = this.persistedHardState.commit;
     const st = this.core.status();
     this.soft = { role: st.role, leader: st.leader, term: st.term };
     this.maxPendingBytes = opts.maxPendingBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** The Raft core (replaced by a fresh one, from durable state, after a write refused for space). */
+  get core(): RaftCore {
+    return this.coreNow;
   }
 
   get id(): NodeId {
@@ -142,16 +152,21 @@ export class RaftNode {
    * overloaded.
    */
   propose(values: readonly Uint8Array[]): Promise<number> {
+    return this.proposeEntries(values.map((data) => ({ type: EntryType.Data, data })));
+  }
+
+  /** propose() for typed user entries (an idempotent producer's request: src/raft/dedup-header.ts). */
+  proposeEntries(proposals: Proposal[]): Promise<number> {
     const err = this.refusal();
     if (err) return Promise.reject(err);
     let bytes = 0;
-    for (const v of values) bytes += v.length;
+    for (const p of proposals) bytes += p.data.length;
     if (this.pendingBytes + bytes > this.maxPendingBytes) {
       return Promise.reject(new UnavailableError(`too much data waiting to commit (limit ${this.maxPendingBytes} bytes); retry`));
     }
     this.pendingBytes += bytes;
     return new Promise<number>((resolve, reject) => {
-      this.queue.push({ proposals: values.map((data) => ({ type: EntryType.Data, data })), bytes, resolve, reject });
+      this.queue.push({ proposals, bytes, resolve, reject });
       this.schedule();
     });
   }
@@ -170,20 +185,39 @@ export class RaftNode {
     this.schedule();
   }
 
-  /** ReadIndex (rule 10): resolves with an index that a linearizable read must wait for. */
-  readIndex(): Promise<number> {
-    const err = this.refusal();
+  /**
+   * ReadIndex (rule 10): resolves with an index that a linearizable read must wait for. Rejects
+   * with NotLeaderError on a follower, UnavailableError on step-down, and the signal's reason when
+   * it aborts (the core's request is then answered into the void).
+   */
+  readIndex(signal?: AbortSignal): Promise<number> {
+    const err = this.refusal() ?? (signal?.aborted ? asError(signal.reason) : undefined);
     if (err) return Promise.reject(err);
     const context = this.nextReadContext++;
     return new Promise<number>((resolve, reject) => {
-      this.reads.set(context, { resolve, reject });
+      const onAbort = (): void => {
+        this.reads.delete(context);
+        reject(asError(signal?.reason));
+      };
+      const done = (): void => signal?.removeEventListener('abort', onAbort);
+      this.reads.set(context, {
+        resolve: (index) => {
+          done();
+          resolve(index);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      });
       try {
         this.core.readIndex(context);
       } catch (e) {
         this.reads.delete(context);
-        reject(e instanceof Error ? e : new UnavailableError(String(e)));
+        reject(asError(e));
         return;
       }
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.schedule();
     });
   }
@@ -269,7 +303,11 @@ export class RaftNode {
     );
   }
 
-  private compactionLimit(marginEntries: number): number {
+  /**
+   * The highest index compaction may drop now: the commit index and, on the leader, `marginEntries`
+   * behind the slowest active follower (rule 14).
+   */
+  compactionLimit(marginEntries: number): number {
     let limit = this.published;
     const status = this.core.status();
     if (status.role === 'leader') {
@@ -359,7 +397,8 @@ export class RaftNode {
         this.flushProposals();
       }
     } catch (err) {
-      this.fail(err);
+      if (err instanceof DiskFullError) this.restartAfterDiskFull(err);
+      else this.fail(err);
     } finally {
       this.running = false;
     }
@@ -443,6 +482,41 @@ export class RaftNode {
     this.log.error({ err: this.failed }, 'raft node stopped after a storage failure');
     this.failAll(new LogFailedError(this.failed));
     clearInterval(this.ticker);
+    // A stopped node leads nothing and knows no leader: GetServers and routing must not send
+    // clients here as if it still led (its core is frozen in whatever role it had).
+    this.soft = { ...this.soft, role: 'follower', leader: null };
+    this.opts.onSoftState?.(this.soft);
+  }
+
+  /**
+   * A write refused for lack of space, and undone: the log and hard-state files are as before the
+   * Ready (the log writer fails itself, with LogFailedError, when it cannot undo or an fsync fails;
+   * those stay fatal). The core still holds the Ready's entries as written, so it is replaced by
+   * one restarted from durable state, exactly as a crash and restart would (a leader steps down).
+   * Proposals beyond the durable end were not written here: a sole voter's cannot be anywhere
+   * else (DiskFullError); with other voters they may have been replicated (outcome unknown).
+   */
+  private restartAfterDiskFull(err: DiskFullError): void {
+    const now = Date.now();
+    if (now - this.diskFullReportedAt >= DISK_FULL_REPORT_MS) {
+      this.diskFullReportedAt = now;
+      this.log.warn({ err }, 'a write failed: the disk is full; raft restarts from its durable state and retries');
+    }
+    const { config } = this.core.status();
+    const soleVoter = config.voters.length === 1 && config.voters[0] === this.id;
+    const durableEnd = this.storage.lastIndex();
+    const unknown = new UnavailableError('this node ran out of disk space; the outcome of this request is unknown');
+    const pending = this.pending;
+    this.pending = [];
+    for (const p of pending) {
+      const notWritten = soleVoter && p.index > durableEnd;
+      p.reject(notWritten ? err : unknown);
+    }
+    this.failAll(soleVoter ? err : unknown);
+    this.coreNow = new RaftCore(this.opts.raft, this.storage, this.opts.random);
+    this.persistedHardState = this.storage.hardState();
+    const st = this.core.status();
+    this.onSoftState({ role: st.role, leader: st.leader, term: st.term });
   }
 
   /**
@@ -456,7 +530,8 @@ export class RaftNode {
       await this.storage.setHardState({ ...this.persistedHardState, commit: this.published });
       this.persistedHardState = this.storage.hardState();
     } catch (err) {
-      this.fail(err);
+      // The hard-state file is replaced atomically: a full disk leaves the old one; retry later.
+      if (!(err instanceof DiskFullError)) this.fail(err);
     } finally {
       this.running = false;
     }

@@ -4,15 +4,18 @@
  * (forwarded from followers over the peer connection); reads are served locally up to this node's
  * commit index (possibly stale, never wrong: rule 10).
  */
-import { NotLeaderError, OffsetOutOfRangeError, UnavailableError } from '../errors.js';
+import { InvalidArgumentError, NotLeaderError, OffsetOutOfRangeError, UnavailableError } from '../errors.js';
 import { OffsetWaiters } from '../util/offset-waiters.js';
 import type { Logger } from '../logger.js';
-import type { AppendOptions, ConsumedRecord, ReadBatchLimits, ReplicatedLog, ServerInfo } from '../replicated-log.js';
-import { EntryType, type NodeId } from './core/types.js';
+import type { AppendOptions, AppendResult, ConsumedRecord, ProducerRef, ReadBatchLimits, ReplicatedLog, ServerInfo } from '../replicated-log.js';
+import { isUserEntry, type NodeId } from './core/types.js';
+import { IdempotentAppender } from './dedup-appender.js';
+import { userValue } from './dedup-header.js';
 import { Forwarder } from './forwarder.js';
 import type { LogStorage } from './log-storage.js';
 import type { RaftNode } from './node.js';
 import { isRaftMessage } from './peer-frames.js';
+import { ReadBarrier } from './read-barrier.js';
 import type { RaftTransport } from './transport.js';
 
 export interface RaftReplicatedLogOptions {
@@ -25,6 +28,10 @@ export interface RaftReplicatedLogOptions {
   forwardTimeoutMs?: number;
   /** How long a produce waits for a leader to be elected before UNAVAILABLE (default 0). */
   leaderWaitMs?: number;
+  /** How long an idempotent retry waits for its original, in flight, to commit (default 10 s). */
+  duplicateWaitMs?: number;
+  /** How long a linearizable read waits for the leader's confirmation (default 5 s). */
+  readBarrierTimeoutMs?: number;
 }
 
 /** The human name in a NodeId (`name/uuid`). */
@@ -37,6 +44,8 @@ export class RaftReplicatedLog implements ReplicatedLog {
   private readonly node: RaftNode;
   private readonly storage: LogStorage;
   private readonly forwarder: Forwarder;
+  private readonly appender: IdempotentAppender;
+  private readonly barrier: ReadBarrier;
   private readonly waiters = new OffsetWaiters(1_000_000);
   private closed = false;
 
@@ -46,16 +55,30 @@ export class RaftReplicatedLog implements ReplicatedLog {
     this.forwarder = new Forwarder({
       localId: opts.node.id,
       transport: opts.transport,
-      appendLocal: (values) => this.appendAsLeader(values),
+      appendLocal: (values, producer) => this.appendAsLeader(values, producer),
       logger: opts.logger,
       timeoutMs: opts.forwardTimeoutMs,
     });
+    this.barrier = new ReadBarrier({ node: opts.node, transport: opts.transport, addressOf: opts.addressOf, logger: opts.logger, timeoutMs: opts.readBarrierTimeoutMs });
     opts.transport.onMessage((frame) => {
       if (isRaftMessage(frame)) this.node.step(frame);
       else if (frame.type === 'ForwardRequest') this.forwarder.handleRequest(frame);
+      else if (frame.type === 'ReadIndexRequest') this.barrier.handleRequest(frame);
+      else if (frame.type === 'ReadIndexResponse') this.barrier.handleResponse(frame);
       else this.forwarder.handleResponse(frame);
     });
-    this.node.onCommit(() => this.waiters.notify(this.highestOffset()));
+    this.appender = new IdempotentAppender({
+      tracker: opts.storage.dedup,
+      propose: (proposals) => this.node.proposeEntries(proposals),
+      offsetOf: (index) => this.storage.translator.offsetOf(index),
+      waitForCommit: (index, signal) => this.node.waitForCommit(index, signal),
+      waitMs: opts.duplicateWaitMs ?? 10_000,
+    });
+    this.node.onCommit((commit) => {
+      // Before any produce learns of the commit: its retries look the originals up there.
+      this.storage.applyCommitted(commit);
+      this.waiters.notify(this.highestOffset());
+    });
   }
 
   async append(values: readonly Buffer[], _opts?: AppendOptions): Promise<number> {
@@ -63,18 +86,29 @@ export class RaftReplicatedLog implements ReplicatedLog {
     // During an election, wait a little for a leader rather than failing at once.
     await this.node.waitForLeader(this.opts.leaderWaitMs ?? 0);
     const soft = this.node.softState();
-    if (soft.role === 'leader') return this.appendAsLeader(values);
+    if (soft.role === 'leader') return (await this.appendAsLeader(values, undefined)).offset;
     if (soft.leader === null) throw new UnavailableError('no leader is known; retry shortly');
-    return this.forwarder.forward(soft.leader, values, this.opts.addressOf(soft.leader));
+    return (await this.forwarder.forward(soft.leader, values, this.opts.addressOf(soft.leader))).offset;
   }
 
-  private async appendAsLeader(values: readonly Uint8Array[]): Promise<number> {
+  /** An idempotent producer's request (dedup-appender.ts), on the leader or forwarded to it. */
+  async appendIdempotent(values: readonly Buffer[], producer: ProducerRef, opts?: AppendOptions): Promise<AppendResult> {
+    if (values.length === 0) throw new InvalidArgumentError('the request holds no record');
+    await this.node.waitForLeader(this.opts.leaderWaitMs ?? 0);
+    const soft = this.node.softState();
+    if (soft.role === 'leader') return this.appendAsLeader(values, producer, opts?.signal);
+    if (soft.leader === null) throw new UnavailableError('no leader is known; retry shortly');
+    return this.forwarder.forward(soft.leader, values, this.opts.addressOf(soft.leader), producer);
+  }
+
+  private async appendAsLeader(values: readonly Uint8Array[], producer: ProducerRef | undefined, signal?: AbortSignal): Promise<AppendResult> {
     if (this.node.softState().role !== 'leader') {
       const leader = this.node.softState().leader;
       throw new NotLeaderError(leader ?? undefined, leader ? this.opts.addressOf(leader) : undefined);
     }
+    if (producer) return this.appender.append(values, producer, signal);
     const firstIndex = await this.node.propose(values);
-    return this.storage.translator.offsetOf(firstIndex);
+    return { offset: this.storage.translator.offsetOf(firstIndex), duplicate: false };
   }
 
   async read(offset: number): Promise<ConsumedRecord> {
@@ -100,10 +134,11 @@ export class RaftReplicatedLog implements ReplicatedLog {
       if (records.length === 0) break;
       for (const r of records) {
         index = r.offset + 1;
-        if (r.type !== EntryType.Data) continue;
-        if (out.length >= limits.maxRecords || (out.length > 0 && bytes + r.value.length > limits.maxBytes)) break;
-        out.push({ offset: offset++, value: r.value, term: r.term });
-        bytes += r.value.length;
+        if (!isUserEntry(r.type)) continue;
+        const value = userValue(r.type, r.value);
+        if (out.length >= limits.maxRecords || (out.length > 0 && bytes + value.length > limits.maxBytes)) break;
+        out.push({ offset: offset++, value, term: r.term });
+        bytes += value.length;
       }
     }
     return out;
@@ -125,6 +160,21 @@ export class RaftReplicatedLog implements ReplicatedLog {
   waitFor(offset: number, signal?: AbortSignal): Promise<void> {
     if (offset <= this.highestOffset()) return Promise.resolve();
     return this.waiters.wait(offset, signal);
+  }
+
+  /**
+   * ReadIndex: on the leader directly, on a follower through the leader (read-barrier.ts). During
+   * an election it waits for a leader as long as a produce would.
+   */
+  async readBarrier(signal?: AbortSignal): Promise<void> {
+    if (this.closed) throw new UnavailableError('the node is shutting down');
+    await this.node.waitForLeader(this.opts.leaderWaitMs ?? 0);
+    await this.barrier.wait(signal);
+  }
+
+  /** Consumers parked in waitFor (for tests and metrics). */
+  waitingReads(): number {
+    return this.waiters.size;
   }
 
   lowestOffset(): number {
@@ -150,6 +200,7 @@ export class RaftReplicatedLog implements ReplicatedLog {
     if (this.closed) return;
     this.closed = true;
     this.forwarder.close();
+    this.barrier.close();
     await this.node.close();
     this.waiters.rejectAll(new UnavailableError('the node is shutting down'));
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import type { ClusterConfig } from './core/types.js';
+import { dedupSnapshotSchema, type DedupSnapshot } from './dedup-state.js';
 
 /**
  * Start metadata (ARCHITECTURE 3a rule 1): "the log starts after index X, whose term is T, with
@@ -14,6 +15,8 @@ export interface StartMeta {
   config: ClusterConfig;
   configIndex: number;
   nextOffset: number;
+  /** The producer-dedup state at an index >= `index` (absent: none, as written before it existed). */
+  dedup?: DedupSnapshot;
 }
 
 const nat = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -25,15 +28,17 @@ export const startMetaSchema: z.ZodType<StartMeta> = z
     config: z.object({ voters: z.array(z.string()), learners: z.array(z.string()) }).strict(),
     configIndex: nat,
     nextOffset: nat,
+    dedup: dedupSnapshotSchema.optional(),
   })
   .strict();
 
-/** What InstallSnapshot carries in SnapshotMeta.data: the user-offset base after the snapshot. */
+/** What InstallSnapshot carries in SnapshotMeta.data: the user-offset base and the dedup state. */
 export interface SnapshotData {
   nextOffset: number;
+  dedup?: DedupSnapshot;
 }
 
-const snapshotDataSchema = z.object({ nextOffset: nat }).strict();
+const snapshotDataSchema: z.ZodType<SnapshotData> = z.object({ nextOffset: nat, dedup: dedupSnapshotSchema.optional() }).strict();
 
 export function encodeSnapshotData(data: SnapshotData): Uint8Array {
   return Buffer.from(JSON.stringify(data));

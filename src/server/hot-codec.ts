@@ -11,7 +11,8 @@
  *
  * Equivalence: the encoders produce exactly the generated encoders' bytes (same field order,
  * defaults omitted; test/server/hot-codec.test.ts checks it with random messages). The decoder
- * has a fast path for the shape every client sends (records holding only a value) and hands any
+ * has a fast path for the shape every client sends (records holding only a value, an ASCII
+ * producer id, a sequence) and hands any
  * other input, valid or not, to the generated decoder, so its results and errors are the
  * generated code's.
  */
@@ -23,6 +24,8 @@ const TAG_TERM = 0x18; // Record.term = 3, varint
 const TAG_TYPE = 0x20; // Record.type = 4, varint
 const TAG_PRODUCE_RECORD = 0x0a; // ProduceRequest.record = 1
 const TAG_PRODUCE_RECORDS = 0x12; // ProduceRequest.records = 2
+const TAG_PRODUCER_ID = 0x1a; // ProduceRequest.producer_id = 3, length-delimited
+const TAG_SEQUENCE = 0x20; // ProduceRequest.sequence = 4, varint
 const TAG_CONSUME_RECORD = 0x12; // ConsumeResponse.record = 2
 const TAG_CONSUME_RECORDS = 0x1a; // ConsumeResponse.records = 3
 const TAG_RESPONSE_OFFSET = 0x08; // ProduceResponse.offset = 1
@@ -196,12 +199,45 @@ function fastRecord(buf: Buffer, pos: number, end: number, cursor: { pos: number
   return { value: buf.subarray(cursor.pos, end), offset: 0n, term: 0n, type: 0 };
 }
 
+/** A varint of up to 64 bits at `pos` as a bigint, or undefined (not the fast path's shape). */
+function readVarint64(buf: Buffer, pos: number, end: number, out: { pos: number }): bigint | undefined {
+  let n = 0n;
+  for (let shift = 0n; shift < 63n; shift += 7n) {
+    if (pos >= end) return undefined;
+    const b = buf[pos++]!;
+    n |= BigInt(b & 0x7f) << shift;
+    if ((b & 0x80) === 0) {
+      out.pos = pos;
+      return n;
+    }
+  }
+  return undefined;
+}
+
+/** An ASCII string field (a producer id) at `pos`; undefined for anything else (the generated decoder decides). */
+function readAscii(buf: Buffer, pos: number, out: { pos: number }): string | undefined {
+  const len = readSmallVarint(buf, pos, buf.length, out);
+  const start = out.pos;
+  if (len === NOT_FAST || start + len > buf.length) return undefined;
+  for (let i = start; i < start + len; i++) if (buf[i]! >= 0x80) return undefined;
+  out.pos = start + len;
+  return buf.toString('latin1', start, start + len);
+}
+
 function fastProduceRequest(buf: Buffer): ProduceRequest | undefined {
   const req: ProduceRequest = { record: undefined, records: [], producerId: '', sequence: 0n };
   const cursor = { pos: 0 };
   let pos = 0;
   while (pos < buf.length) {
     const tag = buf[pos]!;
+    if (tag === TAG_PRODUCER_ID || tag === TAG_SEQUENCE) {
+      const ok = tag === TAG_PRODUCER_ID ? readAscii(buf, pos + 1, cursor) : readVarint64(buf, pos + 1, buf.length, cursor);
+      if (ok === undefined) return undefined;
+      if (typeof ok === 'string') req.producerId = ok;
+      else req.sequence = ok;
+      pos = cursor.pos;
+      continue;
+    }
     if (tag !== TAG_PRODUCE_RECORD && tag !== TAG_PRODUCE_RECORDS) return undefined;
     const len = readSmallVarint(buf, pos + 1, buf.length, cursor);
     if (len === NOT_FAST || cursor.pos + len > buf.length) return undefined;

@@ -6,7 +6,7 @@
 import { status as Status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type ServerDuplexStream } from '@grpc/grpc-js';
 import { ClosedError, asError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ReplicatedLog } from '../replicated-log.js';
+import type { AppendResult, ProducerRef, ReplicatedLog } from '../replicated-log.js';
 import type {
   ConsumeRequest,
   ConsumeResponse,
@@ -17,18 +17,19 @@ import type {
   ProduceResponse,
 } from '../gen/log/v1/log.js';
 import { type Action, type Authorizer, type ServerSurfaceCall } from './auth.js';
+import { consumeOne, remainingMs, type ConsumeWaitLimits } from './consume-one.js';
 import { streamRecords, type ConsumeStreamLimits } from './consume-stream.js';
 import type { ServerMetrics } from './metrics.js';
-import { pipeProduces } from './produce-stream.js';
+import { pipeProduces, producerOf } from './produce-stream.js';
 import { isInternal, toStatus } from './status.js';
-import { offsetFromWire, recordToWire, valuesOf, wellFormed, type RecordLimits } from './wire.js';
+import { recordToWire, valuesOf, wellFormed, type RecordLimits } from './wire.js';
 
 export interface LogServiceOptions {
   log: ReplicatedLog;
   authorizer: Authorizer;
   logger: Logger;
   metrics?: ServerMetrics;
-  limits: RecordLimits & ConsumeStreamLimits & {
+  limits: RecordLimits & ConsumeStreamLimits & ConsumeWaitLimits & {
     /** Requests of one ProduceStream between "read" and "response written". */
     produceStreamInflightMax: number;
   };
@@ -40,6 +41,7 @@ export const defaultServiceLimits: LogServiceOptions['limits'] = {
   readAheadRecords: 256,
   maxBatchRecords: 10_000,
   produceStreamInflightMax: 1024,
+  maxConsumeWaitMs: 60_000,
 };
 
 export interface LogServiceHandle {
@@ -62,11 +64,11 @@ export function createLogService(opts: LogServiceOptions): LogServiceHandle {
     opts.metrics?.observeCall(method, Status[code] ?? String(code), Number(process.hrtime.bigint() - started) / 1e9);
   };
 
-  const unary = <Req, Res>(method: string, action: Action | 'identity', fn: (req: Req) => Promise<Res>) => {
+  const unary = <Req, Res>(method: string, action: Action | 'identity', fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) => {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
       const started = process.hrtime.bigint();
       authorized(opts.authorizer, call, action)
-        .then(() => fn(wellFormed(call.request)))
+        .then(() => fn(wellFormed(call.request), call))
         .then(
           (res) => {
             callback(null, res);
@@ -82,13 +84,28 @@ export function createLogService(opts: LogServiceOptions): LogServiceHandle {
 
   const produce = async (req: ProduceRequest): Promise<ProduceResponse> => {
     const values = valuesOf(wellFormed(req), limits);
-    const first = await log.append(values);
-    return { offset: BigInt(first), count: values.length, duplicate: false };
+    const producer = producerOf(req);
+    if (!producer) return { offset: BigInt(await log.append(values)), count: values.length, duplicate: false };
+    const r = await appendIdempotent(values, producer);
+    return { offset: BigInt(r.offset), count: values.length, duplicate: r.duplicate };
   };
 
-  const consume = async (req: ConsumeRequest): Promise<ConsumeResponse> => {
-    const record = await log.read(offsetFromWire(req.offset, log));
-    return { record: recordToWire(record), records: [] };
+  const appendIdempotent = async (values: Buffer[], producer: ProducerRef): Promise<AppendResult> => {
+    const r = await log.appendIdempotent(values, producer);
+    if (r.duplicate) opts.metrics?.observeDuplicate(values.length);
+    return r;
+  };
+
+  const consume = async (req: ConsumeRequest, call: ServerUnaryCall<ConsumeRequest, ConsumeResponse>): Promise<ConsumeResponse> => {
+    const cancelled = new AbortController();
+    const onCancel = (): void => cancelled.abort(new ClosedError('call'));
+    call.once('cancelled', onCancel);
+    try {
+      const record = await consumeOne(log, req, { remainingMs: remainingMs(call.getDeadline()), cancelled: cancelled.signal }, limits);
+      return { record: recordToWire(record), records: [] };
+    } finally {
+      call.off('cancelled', onCancel);
+    }
   };
 
   const getServers = async (_req: GetServersRequest): Promise<GetServersResponse> => {
@@ -117,7 +134,7 @@ export function createLogService(opts: LogServiceOptions): LogServiceHandle {
       });
   };
 
-  const streamHandlers = { values: (req: ProduceRequest) => valuesOf(wellFormed(req), limits), append: (values: Buffer[]) => log.append(values) };
+  const streamHandlers = { values: (req: ProduceRequest) => valuesOf(wellFormed(req), limits), append: (values: Buffer[]) => log.append(values), appendIdempotent };
   const streamLimits = { inflightMax: limits.produceStreamInflightMax, maxGroupBytes: limits.maxBatchBytes, maxGroupRecords: limits.maxBatchRecords };
 
   const produceStream = (call: ServerDuplexStream<ProduceRequest, ProduceResponse>): void => {

@@ -19,6 +19,7 @@ export class ServerMetrics {
   private readonly requests: Counter<'method' | 'code'>;
   private readonly latency: Histogram<'method' | 'code'>;
   private readonly fsync: Histogram;
+  private readonly duplicates: Counter;
   private statsSource: (() => LogStats) | undefined;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -40,6 +41,11 @@ export class ServerMetrics {
       name: 'replog_log_fsync_duration_seconds',
       help: 'Latency of fsync calls of the segmented log',
       buckets: latencyBuckets,
+      registers,
+    });
+    this.duplicates = new Counter({
+      name: 'replog_producer_duplicate_records_total',
+      help: 'Records of idempotent producers answered as duplicates (a retry of records already appended) instead of appended again',
       registers,
     });
     const stat = (name: string, help: string, pick: (s: LogStats) => number | undefined): void => {
@@ -70,6 +76,11 @@ export class ServerMetrics {
   observeCall(method: string, code: string, seconds: number): void {
     this.requests.inc({ method, code });
     this.latency.observe({ method, code }, seconds);
+  }
+
+  /** An idempotent produce repeated `records` records already in the log (dedup hits). */
+  observeDuplicate(records: number): void {
+    this.duplicates.inc(records);
   }
 
   /** The log's onFsync hook. */

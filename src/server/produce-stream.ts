@@ -8,18 +8,33 @@
  * maxGroupRecords). At most `inflightMax` requests are between "read from the stream" and
  * "response written"; beyond that the stream is paused, so HTTP/2 flow control pushes back on a
  * client faster than the disk.
+ *
+ * A request of an idempotent producer (producer_id set) is appended on its own, as soon as it is
+ * read (the Raft node still batches it with its neighbours into one write): its answer may be a
+ * duplicate, and it must not share a group's fate.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { InvalidArgumentError, MAX_OFFSET } from '../errors.js';
 import type { ProduceRequest, ProduceResponse } from '../gen/log/v1/log.js';
+import type { AppendResult, ProducerRef } from '../replicated-log.js';
 
 type Call = ServerDuplexStream<ProduceRequest, ProduceResponse>;
-type Outcome = { ok: true; first: number } | { ok: false; err: unknown };
+type Outcome = { ok: true; first: number; duplicate: boolean } | { ok: false; err: unknown };
 
 export interface ProduceStreamHandlers {
   /** The request's values in order; throws (InvalidArgumentError, ...) for a bad request. */
   values: (req: ProduceRequest) => Buffer[];
   /** Appends values with consecutive offsets; resolves with the first. */
   append: (values: Buffer[]) => Promise<number>;
+  /** Appends an idempotent producer's request (ReplicatedLog.appendIdempotent). */
+  appendIdempotent: (values: Buffer[], producer: ProducerRef) => Promise<AppendResult>;
+}
+
+/** The request's idempotent producer; undefined for a plain produce (empty producer_id). */
+export function producerOf(req: ProduceRequest): ProducerRef | undefined {
+  if (req.producerId === '') return undefined;
+  if (req.sequence > BigInt(MAX_OFFSET)) throw new InvalidArgumentError(`producer sequence ${req.sequence} is above ${MAX_OFFSET}`);
+  return { id: req.producerId, sequence: Number(req.sequence) };
 }
 
 export interface ProduceStreamLimits {
@@ -70,7 +85,7 @@ export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits
       open = undefined;
       if (!g || stopped) return;
       g.outcome = handlers.append(g.values).then(
-        (first): Outcome => ({ ok: true, first }),
+        (first): Outcome => ({ ok: true, first, duplicate: false }),
         (err: unknown): Outcome => ({ ok: false, err }),
       );
       kick();
@@ -85,7 +100,7 @@ export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits
           return;
         }
         groups.shift();
-        if (!writeResponses(call, outcome.first, g.counts)) await drained(call);
+        if (!writeResponses(call, outcome.first, g.counts, outcome.duplicate)) await drained(call);
         inflight -= g.counts.length;
         if (paused && inflight <= limits.inflightMax / 2) {
           paused = false;
@@ -100,12 +115,25 @@ export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits
     };
     const onData = (req: ProduceRequest): void => {
       let values: Buffer[];
+      let producer: ProducerRef | undefined;
       try {
         values = handlers.values(req);
+        producer = producerOf(req);
       } catch (err) {
         flush();
         groups.push({ values: [], counts: [1], bytes: 0, outcome: Promise.resolve({ ok: false, err }) });
         inflight++;
+        kick();
+        return;
+      }
+      if (producer) {
+        flush();
+        const outcome = handlers.appendIdempotent(values, producer).then(
+          (r): Outcome => ({ ok: true, first: r.offset, duplicate: r.duplicate }),
+          (err: unknown): Outcome => ({ ok: false, err }),
+        );
+        groups.push({ values, counts: [values.length], bytes: 0, outcome });
+        admitted();
         kick();
         return;
       }
@@ -119,6 +147,9 @@ export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits
       for (const v of values) open.values.push(v);
       open.counts.push(values.length);
       open.bytes += bytes;
+      admitted();
+    };
+    const admitted = (): void => {
       inflight++;
       if (inflight >= limits.inflightMax && !paused) {
         paused = true;
@@ -137,11 +168,11 @@ export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits
 }
 
 /** Writes one response per request of a group; false when the call's buffer is full. */
-function writeResponses(call: Call, first: number, counts: readonly number[]): boolean {
+function writeResponses(call: Call, first: number, counts: readonly number[], duplicate: boolean): boolean {
   let offset = first;
   let writable = true;
   for (const count of counts) {
-    writable = call.write({ offset: BigInt(offset), count, duplicate: false });
+    writable = call.write({ offset: BigInt(offset), count, duplicate });
     offset += count;
   }
   return writable;

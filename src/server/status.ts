@@ -2,16 +2,20 @@
  * The one place where errors become gRPC status (ARCHITECTURE 6). Anything not listed is
  * INTERNAL with a generic message: internals (paths, stack traces) never reach a client.
  */
+import { basename } from 'node:path';
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
 import {
   ClosedError,
+  CorruptionError,
   DiskFullError,
   InvalidArgumentError,
   LogFailedError,
   NotLeaderError,
   OffsetOutOfRangeError,
   PermissionDeniedError,
+  ProducerSequenceError,
   RecordTooLargeError,
+  SlowConsumerError,
   TimeoutError,
   UnauthenticatedError,
   UnavailableError,
@@ -19,6 +23,10 @@ import {
 
 /** Trailing metadata key naming the leader's address on UNAVAILABLE, when it is known. */
 export const LEADER_METADATA_KEY = 'replog-leader';
+/** Trailing metadata of a refused idempotent produce: the problem (gap, unknown-producer, too-old) ... */
+export const PRODUCER_PROBLEM_METADATA_KEY = 'replog-producer-problem';
+/** ... and the sequence the server expected. */
+export const EXPECTED_SEQUENCE_METADATA_KEY = 'replog-expected-sequence';
 
 export type GrpcStatus = StatusObject;
 
@@ -27,6 +35,8 @@ export type GrpcStatus = StatusObject;
  * - LogFailedError -> UNAVAILABLE: this node's log stopped after a failed write or fsync and
  *   takes no more writes until restarted; another node (or this one after a restart) can serve.
  * - ClosedError -> UNAVAILABLE: the node is shutting down.
+ * - CorruptionError -> DATA_LOSS naming the segment file (its base name, never the path): this
+ *   node refuses to serve bytes that fail their checksum; another node can serve them.
  */
 export function toStatus(err: unknown): GrpcStatus {
   const metadata = new Metadata();
@@ -35,7 +45,16 @@ export function toStatus(err: unknown): GrpcStatus {
   if (err instanceof RecordTooLargeError || err instanceof InvalidArgumentError) {
     return s(Status.INVALID_ARGUMENT, err.message);
   }
+  if (err instanceof CorruptionError) {
+    return s(Status.DATA_LOSS, `corrupt data in segment file ${basename(err.file)} at byte ${err.position}: ${err.detail}`);
+  }
   if (err instanceof DiskFullError) return s(Status.RESOURCE_EXHAUSTED, 'the disk is full');
+  if (err instanceof SlowConsumerError) return s(Status.RESOURCE_EXHAUSTED, err.message);
+  if (err instanceof ProducerSequenceError) {
+    metadata.set(PRODUCER_PROBLEM_METADATA_KEY, err.problem);
+    metadata.set(EXPECTED_SEQUENCE_METADATA_KEY, String(err.expected));
+    return s(Status.FAILED_PRECONDITION, err.message);
+  }
   if (err instanceof UnauthenticatedError) return s(Status.UNAUTHENTICATED, err.message);
   if (err instanceof PermissionDeniedError) return s(Status.PERMISSION_DENIED, err.message);
   if (err instanceof NotLeaderError || err instanceof UnavailableError) {
@@ -48,7 +67,11 @@ export function toStatus(err: unknown): GrpcStatus {
   return s(Status.INTERNAL, 'internal error');
 }
 
-/** True when toStatus would hide the error's details (worth a log line on the server). */
+/**
+ * True when the error deserves a log line on the server: toStatus hides its details (INTERNAL),
+ * or it is corruption (DATA_LOSS: the log line has the file's full path, for the operator).
+ */
 export function isInternal(err: unknown): boolean {
-  return toStatus(err).code === Status.INTERNAL;
+  const { code } = toStatus(err);
+  return code === Status.INTERNAL || code === Status.DATA_LOSS;
 }

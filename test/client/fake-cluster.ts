@@ -5,7 +5,7 @@
  * every node, also the stopped ones (a real node keeps the last known address of a member).
  */
 import { UnavailableError } from '../../src/errors.js';
-import type { AppendOptions, ConsumedRecord, ReadBatchLimits, ReplicatedLog, ServerInfo } from '../../src/replicated-log.js';
+import type { AppendOptions, AppendResult, ConsumedRecord, ProducerRef, ReadBatchLimits, ReplicatedLog, ServerInfo } from '../../src/replicated-log.js';
 import { MemoryReplicatedLog } from '../../src/server/memory-replicated-log.js';
 import { startTestServer, type TestServer } from '../helpers/api-server.js';
 
@@ -20,7 +20,7 @@ export class FakeNodeLog implements ReplicatedLog {
   readonly failNext: Error[] = [];
   /** While set, appends wait until release() (a leader that has not committed yet). */
   hold = false;
-  private readonly held: Array<{ values: readonly Buffer[]; resolve: (n: number) => void; reject: (e: Error) => void }> = [];
+  private readonly held: Array<{ go: () => void; reject: (e: Error) => void }> = [];
 
   constructor(
     private readonly cluster: FakeCluster,
@@ -35,7 +35,7 @@ export class FakeNodeLog implements ReplicatedLog {
   release(err?: Error): void {
     for (const h of this.held.splice(0)) {
       if (err) h.reject(err);
-      else this.cluster.log.append(h.values).then(h.resolve, h.reject);
+      else h.go();
     }
   }
 
@@ -50,8 +50,26 @@ export class FakeNodeLog implements ReplicatedLog {
       return Promise.reject(injected);
     }
     this.appends++;
-    if (this.hold) return new Promise((resolve, reject) => this.held.push({ values, resolve, reject }));
-    return this.cluster.log.append(values);
+    return this.maybeHeld(() => this.cluster.log.append(values));
+  }
+
+  appendIdempotent(values: readonly Buffer[], producer: ProducerRef, _opts?: AppendOptions): Promise<AppendResult> {
+    if (this.cluster.leader !== this.name) {
+      this.refused++;
+      return Promise.reject(new UnavailableError(`${this.name} is not the leader`, this.cluster.leaderAddr()));
+    }
+    const injected = this.failNext.shift();
+    if (injected) {
+      this.refused++;
+      return Promise.reject(injected);
+    }
+    this.appends++;
+    return this.maybeHeld(() => this.cluster.log.appendIdempotent(values, producer));
+  }
+
+  private maybeHeld<T>(run: () => Promise<T>): Promise<T> {
+    if (!this.hold) return run();
+    return new Promise<T>((resolve, reject) => this.held.push({ go: () => void run().then(resolve, reject), reject }));
   }
 
   read(offset: number): Promise<ConsumedRecord> {
@@ -66,6 +84,10 @@ export class FakeNodeLog implements ReplicatedLog {
 
   waitFor(offset: number, signal?: AbortSignal): Promise<void> {
     return this.cluster.log.waitFor(offset, signal);
+  }
+
+  readBarrier(signal?: AbortSignal): Promise<void> {
+    return this.cluster.log.readBarrier(signal);
   }
 
   lowestOffset(): number {

@@ -93,7 +93,8 @@ describe('ReplogClient routing', () => {
 
 describe('ReplogClient leader changes and retries', () => {
   it('an UNAVAILABLE from a node that got the request is an unknown outcome, not retried by default', async () => {
-    const c = client([cluster.addr('n1')]);
+    // idempotent: false: the proglog contract (the idempotent default retries: test/idempotence).
+    const c = client([cluster.addr('n1')], { idempotent: false });
     expect(await c.produce('a')).toBe(0);
     cluster.leader = 'n2';
     const err = await c.produce('b').catch((e: unknown) => e);
@@ -106,8 +107,8 @@ describe('ReplogClient leader changes and retries', () => {
     expect(cluster.node('n2').log.appends).toBe(1);
   });
 
-  it('a leader failing a produce as outcome unknown: thrown by default, retried with retryUnknown', async () => {
-    const c = client([cluster.addr('n2')]);
+  it('a leader failing a produce as outcome unknown: thrown without idempotence, retried with retryUnknown', async () => {
+    const c = client([cluster.addr('n2')], { idempotent: false });
     const n1 = cluster.node('n1').log;
     n1.failNext.push(new UnavailableError('leadership lost before commit'));
     await expect(c.produce('a')).rejects.toBeInstanceOf(OutcomeUnknownError);
@@ -120,7 +121,7 @@ describe('ReplogClient leader changes and retries', () => {
     expect(await cluster.contents()).toEqual(['b']);
 
     cluster.leader = 'n3';
-    const atLeastOnce = client([cluster.addr('n1')], { retryUnknown: true });
+    const atLeastOnce = client([cluster.addr('n1')], { retryUnknown: true, idempotent: false });
     expect(await atLeastOnce.produce('c')).toBe(1);
     expect(cluster.node('n3').log.appends).toBe(1);
   });
@@ -178,8 +179,8 @@ describe('ReplogClient streams', () => {
     expect(cluster.node('n1').log.reads).toBe(0);
   });
 
-  it('ProduceStream reconnects to the new leader; in-flight records are reported as outcome unknown', async () => {
-    const c = client([cluster.addr('n3')]);
+  it('ProduceStream reconnects to the new leader; in-flight records are reported as outcome unknown (not idempotent)', async () => {
+    const c = client([cluster.addr('n3')], { idempotent: false });
     const input = new GroupQueue();
     const results = c.produceStream(input, { inflightMax: 1 });
     input.push(values('a', 'b'));

@@ -27,7 +27,7 @@ const record: fc.Arbitrary<WireRecord> = fc.record({ value: bytes.map((b) => Buf
 const plainRecord: fc.Arbitrary<WireRecord> = bytes.map((b) => ({ value: Buffer.from(b), offset: 0n, term: 0n, type: 0 }));
 const consumeResponse = fc.record({ record: fc.option(record, { nil: undefined }), records: fc.array(record, { maxLength: 8 }) });
 const produceRequest = (r: fc.Arbitrary<WireRecord>) =>
-  fc.record({ record: fc.option(r, { nil: undefined }), records: fc.array(r, { maxLength: 8 }), producerId: fc.constant(''), sequence: fc.constant(0n) });
+  fc.record({ record: fc.option(r, { nil: undefined }), records: fc.array(r, { maxLength: 8 }), producerId: fc.oneof(fc.constant(''), fc.uuid(), fc.string({ maxLength: 20 })), sequence: uint64 });
 
 const generated = <T>(fns: { encode(m: T): { finish(): Uint8Array } }, m: T): Buffer => Buffer.from(fns.encode(m).finish());
 

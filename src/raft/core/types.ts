@@ -19,8 +19,20 @@ export const EntryType = {
   Noop: 1,
   /** A full cluster configuration (see encodeConfig in config.ts). */
   Config: 2,
+  /**
+   * The first user record of an idempotent producer's request: data = producer header (producer
+   * id, sequence; src/raft/dedup-header.ts) + value. Counted in user offsets like Data.
+   */
+  ProducerData: 3,
+  /** A further user record of the same request: the previous entry's producer, sequence + 1; no header. */
+  ProducerNext: 4,
 } as const;
 export type EntryType = (typeof EntryType)[keyof typeof EntryType];
+
+/** Whether entries of this type are user records (counted in user offsets, seen by consumers). */
+export function isUserEntry(type: EntryType): boolean {
+  return type === EntryType.Data || type === EntryType.ProducerData || type === EntryType.ProducerNext;
+}
 
 export interface Entry {
   index: number;
