@@ -25,6 +25,7 @@ import { ProducePipeline } from './produce-pipeline.js';
 import { ProducerSequencer, type Ticket } from './producer-sequencer.js';
 import { ProduceStreamRunner, type ProduceStreamOptions, type ProduceStreamResult } from './produce-stream-runner.js';
 import { resumableConsume, type ResumableConsumeOptions } from './resumable-consume.js';
+import { CoalescingProducer, defaultCoalescingOptions, type CoalescingOptions } from './coalescing-producer.js';
 import { RetryBudget, defaultRetryPolicy, type RetryPolicy } from './retry-budget.js';
 import { classifyProduceFailure, isOutOfRange, isReadRetryable, leaderHint, producerProblem, type ProduceFailure } from './rpc-status.js';
 import { Topology, isDialable } from './topology.js';
@@ -51,6 +52,12 @@ export interface ReplogClientOptions {
    * unknown are retried. Default true; false = proglog behaviour (see retryUnknown).
    */
   idempotent?: boolean;
+  /**
+   * produce() of single records coalesces concurrent calls into batch requests (Kafka's linger 0:
+   * records wait only while `maxRequestsInflight` requests are out). Default on with
+   * defaultCoalescingOptions; false = one request per produce() call.
+   */
+  coalesce?: Partial<CoalescingOptions> | false;
   /** Jitter source in [0, 1) (tests pass a seeded one). Default Math.random. */
   random?: () => number;
   logger?: Logger;
@@ -78,6 +85,7 @@ export class ReplogClient {
   private refreshing: Promise<void> | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly sequencer = new ProducerSequencer();
+  private readonly coalescer: CoalescingProducer | undefined;
   private closed = false;
 
   constructor(private readonly opts: ReplogClientOptions) {
@@ -87,11 +95,20 @@ export class ReplogClient {
     this.topology = new Topology(opts.addrs, opts.suspectMs ?? 5_000);
     this.retryPolicy = { ...defaultRetryPolicy, ...opts.retry };
     this.logger = (opts.logger ?? silentLogger()).child({ component: 'client' });
+    if (opts.coalesce !== false) this.coalescer = new CoalescingProducer((values) => this.produceBatch(values), { ...defaultCoalescingOptions, ...opts.coalesce });
   }
 
-  /** Appends one record; resolves with its offset. */
-  produce(value: Buffer | string, opts: ProduceOptions = {}): Promise<number> {
-    return this.produceBatch([typeof value === 'string' ? Buffer.from(value) : value], opts);
+  /**
+   * Appends one record; resolves with its offset. Concurrent calls share batch requests (see
+   * `coalesce`); a call with options of its own is sent alone.
+   */
+  produce(value: Buffer | string, opts?: ProduceOptions): Promise<number> {
+    const buf = typeof value === 'string' ? Buffer.from(value) : value;
+    if (this.coalescer && opts === undefined) {
+      this.checkOpen();
+      return this.coalescer.produce(buf);
+    }
+    return this.produceBatch([buf], opts);
   }
 
   /** Appends values in one batch request (consecutive offsets); resolves with the first offset. */

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseWorkload } from '../../src/cli/bench-command.js';
-import { CoalescingProducer } from '../../src/cli/bench/coalescing-producer.js';
 import { LatencyHistogram } from '../../src/cli/bench/latency-histogram.js';
 import { formatReport, formatTable, type BenchReport } from '../../src/cli/bench/report.js';
 import { escapeXml, niceCeil, renderBenchSvg } from '../../src/cli/bench/svg-plot.js';
@@ -115,41 +114,6 @@ describe('replog bench, pure parts', () => {
     expect(s.bucketMs).toBe(160);
   });
 
-  it('coalesces waiting records into the next request, in order', async () => {
-    const sent: number[][] = [];
-    const answers: (() => void)[] = [];
-    let next = 100;
-    const producer = new CoalescingProducer(
-      (values) =>
-        new Promise<number>((resolve) => {
-          sent.push(values.map((v) => v[0] ?? -1));
-          const first = next;
-          next += values.length;
-          answers.push(() => resolve(first));
-        }),
-      { maxBatchRecords: 3, maxRequestsInflight: 1, maxQueuedRecords: 10 },
-    );
-    const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-    const first = producer.produce(Buffer.from([0]));
-    await tick();
-    expect(sent).toEqual([[0]]);
-    // Records produced in one tick while the request is out share the next requests.
-    const rest = Promise.all([1, 2, 3, 4, 5].map((i) => producer.produce(Buffer.from([i]))));
-    await tick();
-    expect(sent).toEqual([[0]]);
-    answers.shift()?.();
-    await tick();
-    await tick();
-    expect(sent).toEqual([[0], [1, 2, 3]]);
-    answers.shift()?.();
-    await tick();
-    await tick();
-    answers.shift()?.();
-    expect([await first, ...(await rest)]).toEqual([100, 101, 102, 103, 104, 105]);
-    expect(sent).toEqual([[0], [1, 2, 3], [4, 5]]);
-    expect(producer.firstOffset()).toBe(100);
-    expect(producer.requests).toBe(3);
-  });
 
   it('counts every record of a closed-loop phase and keeps K in flight', async () => {
     let inflight = 0;

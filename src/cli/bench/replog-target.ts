@@ -7,7 +7,7 @@ import { LogApiClient } from '../../client/log-client.js';
 import { ReplogClient } from '../../client/replog-client.js';
 import { UnavailableError } from '../../errors.js';
 import type { ConsumedRecord } from '../../replicated-log.js';
-import { CoalescingProducer, type SendBatch } from './coalescing-producer.js';
+import { CoalescingProducer, defaultCoalescingOptions, type SendBatch } from '../../client/coalescing-producer.js';
 import { StreamLane } from './stream-lane.js';
 
 export type ProduceMode = 'unary' | 'stream';
@@ -37,9 +37,9 @@ export class ReplogTarget {
     this.client = new ReplogClient({ addrs: opts.addrs, callTimeoutMs: opts.callTimeoutMs });
     const send: SendBatch = opts.mode === 'unary' ? (values) => this.client.produceBatch(values) : (values) => this.sendOnLane(values);
     this.producer = new CoalescingProducer(send, {
+      ...defaultCoalescingOptions,
       maxBatchRecords: opts.maxBatchRecords,
       maxRequestsInflight: opts.requests,
-      maxQueuedRecords: opts.inflight + 1,
     });
   }
 
