@@ -2468,7 +2468,7 @@ export const AdminService = {
   },
   /**
    * The cluster as the node that answers sees it (the leader's view when it leads; a follower
-   * forwards nothing and reports what it knows), plus this node's own figures.
+   * reports what it knows), plus this node's own figures.
    */
   status: {
     path: "/log.v1.Admin/Status" as const,
@@ -2480,8 +2480,9 @@ export const AdminService = {
     responseDeserialize: (value: Buffer): StatusResponse => StatusResponse.decode(value),
   },
   /**
-   * Hands leadership to `id` (or to the most up-to-date voter when empty). Any node accepts it and
-   * forwards to the leader.
+   * Hands leadership to `id` (or to the most up-to-date voter when empty). Runs on the leader:
+   * another node answers UNAVAILABLE with the leader's address in the `replog-leader` trailer
+   * (as for RemoveNode, AddLearner and Promote), which the admin client and CLI follow.
    */
   transferLeadership: {
     path: "/log.v1.Admin/TransferLeadership" as const,
@@ -2548,12 +2549,13 @@ export interface AdminServer extends UntypedServiceImplementation {
   leave: handleUnaryCall<LeaveRequest, LeaveResponse>;
   /**
    * The cluster as the node that answers sees it (the leader's view when it leads; a follower
-   * forwards nothing and reports what it knows), plus this node's own figures.
+   * reports what it knows), plus this node's own figures.
    */
   status: handleUnaryCall<StatusRequest, StatusResponse>;
   /**
-   * Hands leadership to `id` (or to the most up-to-date voter when empty). Any node accepts it and
-   * forwards to the leader.
+   * Hands leadership to `id` (or to the most up-to-date voter when empty). Runs on the leader:
+   * another node answers UNAVAILABLE with the leader's address in the `replog-leader` trailer
+   * (as for RemoveNode, AddLearner and Promote), which the admin client and CLI follow.
    */
   transferLeadership: handleUnaryCall<TransferLeadershipRequest, TransferLeadershipResponse>;
   /** Removes a member from the Raft configuration. */
@@ -2592,7 +2594,7 @@ export interface AdminClient extends Client {
   ): ClientUnaryCall;
   /**
    * The cluster as the node that answers sees it (the leader's view when it leads; a follower
-   * forwards nothing and reports what it knows), plus this node's own figures.
+   * reports what it knows), plus this node's own figures.
    */
   status(
     request: StatusRequest,
@@ -2610,8 +2612,9 @@ export interface AdminClient extends Client {
     callback: (error: ServiceError | null, response: StatusResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Hands leadership to `id` (or to the most up-to-date voter when empty). Any node accepts it and
-   * forwards to the leader.
+   * Hands leadership to `id` (or to the most up-to-date voter when empty). Runs on the leader:
+   * another node answers UNAVAILABLE with the leader's address in the `replog-leader` trailer
+   * (as for RemoveNode, AddLearner and Promote), which the admin client and CLI follow.
    */
   transferLeadership(
     request: TransferLeadershipRequest,
