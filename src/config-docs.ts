@@ -46,6 +46,8 @@ export const optionDocs: Record<AgentOption, OptionDoc> = {
   retentionMs: { arg: 'ms', help: "drop whole segments whose last append on this node (the store file's mtime) is older than this (0 = no age limit)" },
   retentionIntervalMs: { arg: 'ms', help: 'how often retention looks for segments to drop (at most 16 per pass)' },
   retentionMarginEntries: { arg: 'n', help: 'on the leader, retention keeps this many entries behind the slowest active follower (a follower further behind catches up by snapshot)' },
+  producerExpiryEntries: { arg: 'n', help: 'idempotent producers: a producer is forgotten once this many entries followed its last record (a retry after that is refused as unknown); must be the same on every node' },
+  producerWindowRuns: { arg: 'n', help: 'idempotent producers: requests remembered per producer for answering retries; must be the same on every node' },
   maxConnections: { arg: 'n', help: 'open connections on the API port; more are refused' },
   firstByteTimeoutMs: { arg: 'ms', help: 'a new connection must send its first byte, finish TLS and the HTTP/2 preface within this' },
   maxConsumeBufferBytes: { arg: 'n', help: 'record bytes all ConsumeStreams together may hold for clients that have not taken them yet; streams wait beyond it' },

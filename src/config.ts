@@ -72,6 +72,8 @@ export const agentConfigSchema = z
     retentionMs: nonNegativeInt.default(0),
     retentionIntervalMs: positiveInt.max(3_600_000).default(10_000),
     retentionMarginEntries: nonNegativeInt.default(1000),
+    producerExpiryEntries: positiveInt.default(1_000_000),
+    producerWindowRuns: positiveInt.max(1_000_000).default(1024),
     maxConnections: positiveInt.default(1024),
     firstByteTimeoutMs: positiveInt.default(10_000),
     maxConsumeBufferBytes: positiveInt.default(128 * MiB),

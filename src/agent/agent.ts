@@ -103,6 +103,7 @@ export class Agent {
             sync: parseSyncPolicy(config.sync),
             onFsync: metrics.observeFsync,
           },
+          dedup: { expiryEntries: config.producerExpiryEntries, windowRuns: config.producerWindowRuns },
         }),
         { name: 'storage' },
       ),

@@ -18,6 +18,13 @@ describe('agent config', () => {
   it('fills defaults', () => {
     const c = loadAgentConfig({ flags: { dataDir: '/d' } });
     expect(c).toMatchObject({ dataDir: '/d', bindAddr: '127.0.0.1:8401', rpcPort: 8400, sync: 'always', bootstrap: false, maxRecordBytes: 1024 * 1024 });
+    expect(c).toMatchObject({ producerExpiryEntries: 1_000_000, producerWindowRuns: 1024 });
+  });
+
+  it('takes the idempotent-producer window from the environment and refuses a zero', () => {
+    const c = loadAgentConfig({ flags: { dataDir: '/d' }, env: { REPLOG_PRODUCER_EXPIRY_ENTRIES: '5000', REPLOG_PRODUCER_WINDOW_RUNS: '16' } });
+    expect(c).toMatchObject({ producerExpiryEntries: 5000, producerWindowRuns: 16 });
+    expect(errorOf(() => loadAgentConfig({ flags: { dataDir: '/d' }, env: { REPLOG_PRODUCER_WINDOW_RUNS: '0' } })).message).toMatch(/producer-window-runs/);
   });
 
   it('merges flags > env > YAML file > defaults', () => {
