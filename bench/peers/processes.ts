@@ -4,7 +4,7 @@
  * when the run fails, on SIGINT/SIGTERM, and, as a last resort, when this process exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 
 export interface Spawned {
   name: string;
@@ -79,22 +79,8 @@ export function installCleanupHandlers(onSignal: () => Promise<void>): void {
   process.once('SIGTERM', handler);
 }
 
-/** `count` distinct free TCP ports on 127.0.0.1. */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  while (ports.length < count) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as { port: number }).port;
-        srv.close(() => resolve(p));
-      });
-    });
-    if (!ports.includes(port)) ports.push(port);
-  }
-  return ports;
-}
+/** Free ports on 127.0.0.1 (checked for TCP and UDP), as local clusters take them. */
+export { freePorts } from '../../src/cli/local-cluster.js';
 
 /** Resolves once 127.0.0.1:`port` accepts connections; throws with the process's last lines after `timeoutMs`. */
 export async function waitForPort(proc: Spawned, port: number, timeoutMs = 30_000): Promise<void> {

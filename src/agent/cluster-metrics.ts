@@ -2,12 +2,13 @@
  * Raft, gossip and peer-transport metrics of one agent, registered on its Prometheus registry and
  * read at scrape time from the running components (nothing is computed on hot paths).
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Membership } from '../membership/index.js';
 import type { ConfigChange, SoftState } from '../raft/core/types.js';
 import type { RaftNode } from '../raft/node.js';
 import type { TcpTransport } from '../raft/tcp-transport.js';
 import { nodeName } from '../raft/raft-replicated-log.js';
+import { scrapeGauges } from '../server/scrape-gauge.js';
 
 export interface ClusterMetricSources {
   raft: () => { node: RaftNode; transport: TcpTransport } | undefined;
@@ -24,18 +25,7 @@ export class ClusterMetrics {
 
   constructor(registry: Registry, sources: ClusterMetricSources) {
     const registers = [registry];
-    const gauge = (name: string, help: string, read: (set: (v: number, labels?: Record<string, string>) => void) => void, labelNames: string[] = []): void => {
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          this.reset();
-          read((v, labels) => (labels ? this.set(labels, v) : this.set(v)));
-        },
-      });
-    };
+    const gauge = scrapeGauges(registry);
     const status = () => sources.raft()?.node.status();
     gauge('replog_raft_term', 'Current Raft term', (set) => {
       const s = status();

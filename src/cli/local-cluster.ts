@@ -191,7 +191,7 @@ export class LocalCluster {
 }
 
 /** `count` distinct free ports, each free for TCP and UDP on 127.0.0.1 when checked. */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const ports: number[] = [];
   while (ports.length < count) {
     const port = await new Promise<number>((resolve, reject) => {

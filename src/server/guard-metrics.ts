@@ -3,8 +3,9 @@
  * turned away (Mux.stats) and the node-wide ConsumeStream send budget (src/server/stream-budget.ts).
  * Read at scrape time from the running components, as in src/agent/cluster-metrics.ts.
  */
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { MuxStats } from '../mux/mux.js';
+import { scrapeGauges } from './scrape-gauge.js';
 import type { StreamBudget } from './stream-budget.js';
 
 export interface GuardMetricSources {
@@ -14,19 +15,7 @@ export interface GuardMetricSources {
 }
 
 export function registerGuardMetrics(registry: Registry, sources: GuardMetricSources): void {
-  const registers = [registry];
-  const gauge = (name: string, help: string, read: (set: (v: number, labels?: Record<string, string>) => void) => void, labelNames: string[] = []): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers,
-      collect() {
-        this.reset();
-        read((v, labels) => (labels ? this.set(labels, v) : this.set(v)));
-      },
-    });
-  };
+  const gauge = scrapeGauges(registry);
   gauge(
     'replog_mux_connections_dropped',
     'API-port connections turned away since start, by reason: refused (over --max-connections), evicted (oldest unfinished one during a flood), timed_out (first byte, TLS or HTTP/2 preface too slow), rejected (unknown protocol or failed TLS)',
