@@ -37,7 +37,7 @@ interface Waiting {
 }
 
 export class CoalescingProducer {
-  private queue: Waiting[] = [];
+  private queue: (Waiting | undefined)[] = [];
   private head = 0;
   private queuedBytes = 0;
   private requestsInflight = 0;
@@ -105,6 +105,8 @@ export class CoalescingProducer {
       if (batch.length > 0 && bytes + w.value.length > this.opts.maxBatchBytes) break;
       batch.push(w);
       bytes += w.value.length;
+      // The queue must not keep sent records (and their values) alive until it is compacted.
+      this.queue[this.head] = undefined;
       this.head++;
     }
     this.queuedBytes -= bytes;

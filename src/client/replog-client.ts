@@ -252,12 +252,13 @@ export class ReplogClient {
         }
         const problem = producerProblem(attempt.err);
         if (ticket && (problem === 'gap' || problem === 'unknown-producer')) {
-          // Refused in order: nothing of this request was appended under the old sequences.
+          // Refused by a leader that confirmed its leadership first (dedup-appender.ts): an
+          // earlier attempt of these sequences can no longer commit, so nothing is unknown.
           unknown = undefined;
           ticket = await this.resequence(ticket, problem);
           continue;
         }
-        if (attempt.kind === 'final') throw attempt.err;
+        if (attempt.kind === 'final') throw unknown ? new OutcomeUnknownError(unknown.addr, values.length, attempt.err, unknown.leaderAddr) : attempt.err;
         if (attempt.err instanceof OutcomeUnknownError) unknown = attempt.err;
         await budget.failed(attempt.err);
       }

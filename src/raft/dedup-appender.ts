@@ -9,7 +9,15 @@
  * Reordering: concurrent unary calls of one client share an HTTP/2 connection, and a large
  * request may finish arriving after a later small one. A request just past a gap is therefore
  * parked for up to `gapWaitMs` until the requests before it arrive (bounded by `parkedMax`), and
- * refused as a gap only when they do not.
+ * refused as a gap only when they do not. An unknown producer arriving with a sequence above 0
+ * waits the same way (its first request may be the one still arriving).
+ *
+ * Refusals are final for the client (it renumbers the records under a new producer id), so they
+ * are given only by a leader that confirmed its leadership (a ReadIndex round) after deciding: a
+ * deposed leader that still believes it leads must not refuse a retry whose original a newer
+ * leader holds, or both copies could commit. A confirmed leader of term T lacking the original
+ * proves it can never commit: T's committed entries precede anything a later leader appends, and
+ * an older-term copy above them cannot survive.
  */
 import { ProducerSequenceError, UnavailableError, asError } from '../errors.js';
 import type { AppendResult, ProducerRef } from '../replicated-log.js';
@@ -29,9 +37,14 @@ export interface IdempotentAppenderDeps {
   waitMs: number;
   /** Longest wait of a request after a gap for the requests before it (default 1 s). */
   gapWaitMs?: number;
-  /** Requests parked after a gap, at most (default 10,000; beyond, a gap is refused at once). */
+  /** Requests parked after a gap, at most (default 10,000; beyond, a gap is not waited for). */
   parkedMax?: number;
+  /** Resolves once this node confirmed it still leads (a ReadIndex round); rejects otherwise. */
+  confirmLeader: (signal?: AbortSignal) => Promise<void>;
 }
+
+/** How far a request got: first look, after waiting for the requests before it, after confirming leadership. */
+type Stage = 'fresh' | 'parked' | 'confirmed';
 
 /** A request waiting for the sequence before it. */
 interface Parked {
@@ -61,7 +74,7 @@ export class IdempotentAppender {
   constructor(private readonly deps: IdempotentAppenderDeps) {}
 
   /** Must run on the leader (the caller checks). */
-  append(values: readonly Uint8Array[], producer: ProducerRef, signal?: AbortSignal, parked = false): Promise<AppendResult> {
+  append(values: readonly Uint8Array[], producer: ProducerRef, signal?: AbortSignal, stage: Stage = 'fresh'): Promise<AppendResult> {
     try {
       checkProducer(producer, values.length);
     } catch (err) {
@@ -71,12 +84,19 @@ export class IdempotentAppender {
     const last = this.lastSequence(id);
     switch (classifyRequest(last, sequence, values.length)) {
       case 'unknown-producer':
-        return Promise.reject(new ProducerSequenceError(id, 'unknown-producer', sequence, 0));
-      case 'gap':
-        if (!parked && this.parkedCount < (this.deps.parkedMax ?? 10_000)) {
-          return this.park(id, sequence).then(() => this.append(values, producer, signal, true));
+      case 'gap': {
+        if (stage === 'fresh' && this.parkedCount < (this.deps.parkedMax ?? 10_000)) {
+          return this.park(id, sequence).then(() => this.append(values, producer, signal, 'parked'));
         }
-        return Promise.reject(new ProducerSequenceError(id, 'gap', sequence, (last ?? -1) + 1));
+        if (stage !== 'confirmed') {
+          return this.deps.confirmLeader(signal).then(
+            () => this.append(values, producer, signal, 'confirmed'),
+            (err: unknown) => Promise.reject(new UnavailableError(`could not confirm leadership before refusing producer ${id}'s sequence ${sequence}; retry: ${asError(err).message}`)),
+          );
+        }
+        const problem = last === undefined ? 'unknown-producer' : 'gap';
+        return Promise.reject(new ProducerSequenceError(id, problem, sequence, (last ?? -1) + 1));
+      }
       case 'new':
         return this.proposeNew(id, sequence, values).then((offset) => ({ offset, duplicate: false }));
       case 'duplicate':

@@ -89,7 +89,8 @@ export class RaftNode {
   private leaderlessTicks = 0;
   private readonly followerSeenTick = new Map<NodeId, number>();
   /** Storage maintenance (compaction) run by the persistence loop between Readys. */
-  private tasks: (() => Promise<void>)[] = [];
+  /** Work run inside the persistence loop (compaction); rejected when the node fails or closes. */
+  private tasks: { run: () => Promise<void>; reject: (err: Error) => void }[] = [];
   /** When a full disk was last logged (one warning per diskFullReportMs). */
   private diskFullReportedAt = 0;
 
@@ -271,7 +272,7 @@ export class RaftNode {
     const err = this.refusal();
     if (err) return Promise.reject(err);
     return new Promise<number>((resolve, reject) => {
-      this.tasks.push(async () => {
+      const run = async (): Promise<void> => {
         try {
           const target = Math.min(upTo, this.compactionLimit(marginEntries));
           if (target >= this.storage.firstIndex()) await this.storage.compact(target, this.published);
@@ -280,7 +281,8 @@ export class RaftNode {
           reject(asError(e));
           throw e;
         }
-      });
+      };
+      this.tasks.push({ run, reject });
       this.schedule();
     });
   }
@@ -341,6 +343,7 @@ export class RaftNode {
     await this.loopDone;
     const err = new UnavailableError('the node is shutting down; the outcome of this request is unknown');
     this.failAll(err);
+    this.rejectTasks(new ClosedError('raft node'));
     this.commitWaiters.rejectAll(new ClosedError('raft node'));
     if (!this.failed) await this.persistCommitLazily();
   }
@@ -390,7 +393,7 @@ export class RaftNode {
     if (this.running || this.closed || this.failed) return;
     this.running = true;
     try {
-      for (let task = this.tasks.shift(); task; task = this.tasks.shift()) await task();
+      for (let task = this.tasks.shift(); task; task = this.tasks.shift()) await task.run();
       this.flushProposals();
       while (this.core.hasReady() && !this.failed) {
         await this.handleReady(this.core.ready());
@@ -463,6 +466,11 @@ export class RaftNode {
     this.opts.onSoftState?.(soft);
   }
 
+  /** Queued tasks never run once the loop stops for good: their callers must not wait forever. */
+  private rejectTasks(err: Error): void {
+    for (const t of this.tasks.splice(0)) t.reject(err);
+  }
+
   private failAll(err: Error): void {
     const pending = this.pending;
     const queued = this.queue;
@@ -481,6 +489,7 @@ export class RaftNode {
     this.failed = asError(err);
     this.log.error({ err: this.failed }, 'raft node stopped after a storage failure');
     this.failAll(new LogFailedError(this.failed));
+    this.rejectTasks(new LogFailedError(this.failed));
     clearInterval(this.ticker);
     // A stopped node leads nothing and knows no leader: GetServers and routing must not send
     // clients here as if it still led (its core is frozen in whatever role it had).

@@ -73,6 +73,7 @@ export class RaftReplicatedLog implements ReplicatedLog {
       offsetOf: (index) => this.storage.translator.offsetOf(index),
       waitForCommit: (index, signal) => this.node.waitForCommit(index, signal),
       waitMs: opts.duplicateWaitMs ?? 10_000,
+      confirmLeader: (signal) => this.node.readIndex(signal).then(() => undefined),
     });
     this.node.onCommit((commit) => {
       // Before any produce learns of the commit: its retries look the originals up there.

@@ -45,6 +45,19 @@ describe(`replicated log, 3 in-process nodes (seed ${SEED})`, () => {
     expect(await next.rlog.append([Buffer.from('after')])).toBe(10);
   });
 
+  it('a compaction queued when the node closes is rejected, never left waiting', async () => {
+    cluster = new TestCluster(['a/1'], SEED);
+    await cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    await leader.rlog.append([Buffer.from('x')]);
+    const outcome = leader.node.compact(1).then(
+      () => 'resolved',
+      (err: unknown) => (err instanceof Error ? err.message : String(err)),
+    );
+    await leader.node.close();
+    expect(await outcome).toMatch(/closed/);
+  });
+
   it('forwards a produce from a follower to the leader', async () => {
     cluster = new TestCluster(['a/1', 'b/1', 'c/1'], SEED);
     await cluster.startAll();
