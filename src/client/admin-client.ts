@@ -76,8 +76,20 @@ export class ReplogAdminClient {
    * The leader's view of the cluster (the first reachable node's, when no leader answers), with
    * each other member's own figures merged in where it answers within probeTimeoutMs.
    */
+  /** Of every bootstrap address's view, the one naming a leader in the highest term (else `fallback`). */
+  private async viewNamingLeader(fallback: ClusterStatusView): Promise<ClusterStatusView> {
+    const probeMs = this.opts.probeTimeoutMs ?? 1000;
+    const views = await Promise.all(this.opts.addrs.map((addr) => this.status(addr, probeMs).catch(() => undefined)));
+    let best = fallback;
+    for (const v of views) if (v && v.leaderId !== '' && (best.leaderId === '' || v.term > best.term)) best = v;
+    return best;
+  }
+
   async clusterStatus(): Promise<ClusterStatusView> {
     let view = await this.firstAnswer((addr) => this.status(addr), isReadRetryable);
+    // A node that knows no leader (partitioned, or removed from the cluster and left with a stale
+    // view) is not the cluster's view: ask the other addresses for one that names a leader.
+    if (view.leaderId === '') view = await this.viewNamingLeader(view);
     const leader = view.nodes.find((n) => n.id === view.leaderId);
     if (leader && view.answeredBy !== leader.id && leader.rpcAddr !== '') {
       view = await this.status(leader.rpcAddr).catch(() => view);

@@ -132,6 +132,15 @@ describe('log.v1.Admin service', () => {
     expect([row.commitIndex, row.highestOffset, row.lagEntries, row.selfReported]).toEqual([9, 5, 4, true]);
     expect(follower.calls).toEqual([['status'], ['status']]);
   });
+
+  it('clusterStatus does not settle for a node that knows no leader (a removed node keeps a stale view)', async () => {
+    const stale: ClusterView = { id: 'n3/cccc', leaderId: '', term: 2, nodes: [member('n3/cccc', { role: 'follower', term: 2 })] };
+    const removed = await node({ view: stale });
+    const leader = await node({ view: { ...view, nodes: view.nodes.map((n) => ({ ...n })) } });
+    const got = await client([removed.addr, leader.addr]).clusterStatus();
+    expect(got.answeredBy).toBe('n1/aaaa');
+    expect(got.leaderId).toBe('n1/aaaa');
+  });
 });
 
 describe('admin permission', () => {

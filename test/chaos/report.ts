@@ -4,7 +4,8 @@ import type { ChaosReport } from './run-chaos.js';
 
 export function printReport(r: ChaosReport): void {
   console.log(`\nchaos run: seed ${r.seed}, ${r.network} network, run dir ${r.dir}`);
-  console.log(`faults injected: ${Object.entries(r.faults).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+  const refused = (k: string): string => (r.refused[k] ? ` (${r.refused[k]} refused)` : '');
+  console.log(`faults injected: ${Object.entries(r.faults).map(([k, n]) => `${k} ${n}${refused(k)}`).join(', ') || 'none'}`);
   console.log(formatSummary(r.result.summary));
   if (r.crashes.length > 0) console.log(`agents that exited by themselves: ${r.crashes.join('; ')}`);
   if (!r.result.ok) {

@@ -1,7 +1,7 @@
 /**
- * One chaos run of real agent processes: network (namespaces or proxy) -> agents -> monitor ->
- * client workers -> seeded fault schedule -> heal -> workers finish -> every node's log dumped
- * -> history checked. Everything started is stopped in reverse, even on failure; the run
+ * One chaos run of real agent processes: network (namespaces or proxy) -> agents -> monitor and
+ * admin ctl -> every node a voter -> client workers -> seeded fault schedule -> heal (every node a
+ * voter again) -> workers finish -> every node's log dumped -> history checked. Everything started is stopped in reverse, even on failure; the run
  * directory (history files, agent logs, dump, summary) is kept for the caller to inspect.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,11 +11,13 @@ import { createInterface } from 'node:readline';
 import { Prng } from '../../src/util/prng.js';
 import { AgentProcesses, childEnv, repoRoot, spawnNode } from './agent-processes.js';
 import { checkHistory, type CheckResult, type NodeLog } from './checker.js';
+import { AdminChannel } from './admin-channel.js';
 import { HistoryWriter, readHistory } from './history.js';
+import { MembershipNemesis } from './membership-faults.js';
 import type { TestNetwork } from './nemesis.js';
 import { NetnsNetwork } from './netns-network.js';
 import { ProxyNetwork } from './proxy-network.js';
-import { heal, runSchedule } from './schedule.js';
+import { heal, membershipHealTimeoutMs, runSchedule, type FaultKind } from './schedule.js';
 
 export interface ChaosOptions {
   seed: number;
@@ -28,6 +30,8 @@ export interface ChaosOptions {
   producersPerWorker?: number;
   holdMs?: { min: number; max: number };
   restMs?: { min: number; max: number };
+  /** Fault kinds dealt first (in a seeded order), e.g. the membership faults in CI. */
+  first?: readonly FaultKind[];
   log?: (line: string) => void;
 }
 
@@ -37,6 +41,8 @@ export interface ChaosReport {
   dir: string;
   historyFiles: string[];
   faults: Record<string, number>;
+  /** Membership faults whose admin call was refused, per kind (counted in `faults` too). */
+  refused: Record<string, number>;
   result: CheckResult;
   /** Agents that exited by themselves. */
   crashes: string[];
@@ -56,27 +62,34 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const agents = new AgentProcesses(net.agents, o.dir);
   const history = new HistoryWriter(join(o.dir, 'history-nemesis.jsonl'));
   const children: ChildProcess[] = [];
+  let admin: AdminChannel | undefined;
   const nodesArg = names.map((n) => `${n}=${agents.rpcAddr(n)}`).join(',');
   try {
     agents.startAll();
     const monitor = startMonitor(net, o.dir, nodesArg, o.durationMs + 10 * clusterTimeoutMs, history);
     children.push(monitor.child);
+    admin = AdminChannel.start(net.clientWrap('ctl'), names.map((n) => agents.rpcAddr(n)), o.dir);
     await monitor.waitForLeader(clusterTimeoutMs);
-    log(`chaos: leader ${monitor.leader()} elected; starting ${names.length} workers`);
+    const membership = new MembershipNemesis(admin, names, (n) => agents.rpcAddr(n));
+    await membership.allVoters(clusterTimeoutMs);
+    log(`chaos: leader ${monitor.leader()} elected, every node a voter; starting ${names.length} workers`);
     const workers = names.map((n, i) => startWorker(net, o, n, i, agents, settleMs * 2));
     children.push(...workers.map((w) => w.child));
-    const faults = await runSchedule({
+    const { counts: faults, refused } = await runSchedule({
       rng: rng.fork(),
       net,
       agents,
+      membership,
       history,
       leader: () => monitor.leader(),
       deadline: Date.now() + o.durationMs,
       holdMs: o.holdMs ?? { min: 1000, max: 4000 },
       restMs: o.restMs ?? { min: 1000, max: 3000 },
+      ...(o.first ? { first: o.first } : {}),
       log,
     });
-    await heal({ net, agents });
+    await heal({ net, agents, membership });
+    await membership.allVoters(membershipHealTimeoutMs);
     log(`chaos: healed; waiting for the workers to finish`);
     const codes = await Promise.all(workers.map((w) => exitWithin(w.child, workerGraceMs + settleMs * 2)));
     if (codes.some((c) => c !== 0)) throw new Error(`a worker failed (exit codes ${codes.join(', ')}); see ${o.dir}/worker-*.log`);
@@ -84,11 +97,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await history.close();
     const historyFiles = [join(o.dir, 'history-nemesis.jsonl'), ...workers.map((w) => w.history)];
     const result = checkHistory(await readHistory(historyFiles), logs);
-    const report: ChaosReport = { seed: o.seed, network: net.kind, dir: o.dir, historyFiles, faults, result, crashes: [...agents.crashes] };
+    const report: ChaosReport = { seed: o.seed, network: net.kind, dir: o.dir, historyFiles, faults, refused, result, crashes: [...agents.crashes] };
     writeFileSync(join(o.dir, 'summary.json'), JSON.stringify(report, null, 2));
     return report;
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await admin?.close();
     await history.close();
     await agents.stopAll(5000);
     await net.close();

@@ -2,11 +2,14 @@
  * The nemesis schedule: one seeded PRNG picks each fault, its victims and how long it holds; the
  * fault is then healed and the cluster gets a short rest before the next one. One fault at a time,
  * so that every window in the history has one known cause. Bounded: it stops at its deadline and
- * after at most `stepsMax` faults.
+ * after at most `stepsMax` faults. Kinds come from a seeded deck (fault-deck.ts): every available
+ * kind once per round. Membership faults go through the admin API (membership-faults.ts).
  */
 import type { Prng } from '../../src/util/prng.js';
 import type { AgentProcesses } from './agent-processes.js';
+import { FaultDeck, shuffled } from './fault-deck.js';
 import type { HistoryWriter } from './history.js';
+import type { FaultOutcome, MembershipNemesis } from './membership-faults.js';
 import type { NetFault, TestNetwork } from './nemesis.js';
 
 export type FaultKind =
@@ -20,9 +23,11 @@ export type FaultKind =
   | 'kill'
   | 'kill-leader'
   | 'pause'
-  | 'pause-leader';
+  | 'pause-leader'
+  | 'transfer-leader'
+  | 'remove-readd';
 
-const needs: Record<FaultKind, NetFault | 'process'> = {
+const needs: Record<FaultKind, NetFault | 'process' | 'admin'> = {
   partition: 'cut',
   'isolate-leader': 'isolate',
   bridge: 'cut',
@@ -34,52 +39,92 @@ const needs: Record<FaultKind, NetFault | 'process'> = {
   'kill-leader': 'process',
   pause: 'process',
   'pause-leader': 'process',
+  'transfer-leader': 'admin',
+  'remove-readd': 'admin',
 };
+
+/** How long the heal of remove-readd waits for every node to be a voter again. */
+export const membershipHealTimeoutMs = 60_000;
 
 export interface ScheduleOptions {
   rng: Prng;
-  net: TestNetwork;
-  agents: AgentProcesses;
-  history: HistoryWriter;
+  net: Pick<TestNetwork, 'supports' | 'cut' | 'isolate' | 'loss' | 'delay' | 'reset' | 'healAll'>;
+  agents: Pick<AgentProcesses, 'names' | 'kill' | 'pause' | 'heal'>;
+  /** Membership faults (none: transfer-leader and remove-readd are not injected). */
+  membership?: MembershipNemesis;
+  history: Pick<HistoryWriter, 'write'>;
   /** The node the monitor's latest poll saw as the only leader (none: a random node is the target). */
   leader: () => string | undefined;
   deadline: number;
   holdMs: { min: number; max: number };
   restMs: { min: number; max: number };
   stepsMax?: number;
+  /** Kinds dealt first, in a seeded order (the CI schedule makes sure of the membership faults). */
+  first?: readonly FaultKind[];
   log: (line: string) => void;
 }
 
-export function availableFaults(net: TestNetwork): FaultKind[] {
-  return (Object.keys(needs) as FaultKind[]).filter((k) => needs[k] === 'process' || net.supports.has(needs[k]));
+export interface ScheduleResult {
+  /** Faults injected per kind. */
+  counts: Record<string, number>;
+  /** Of those, the admin calls refused (the fault may not have happened), per kind. */
+  refused: Record<string, number>;
+}
+
+/** The kinds a run can inject: what the network supports, processes, and admin calls if `admin`. */
+export function availableFaults(net: Pick<TestNetwork, 'supports'>, admin: boolean): FaultKind[] {
+  return (Object.keys(needs) as FaultKind[]).filter((k) => {
+    const need = needs[k];
+    return need === 'process' || (need === 'admin' ? admin : net.supports.has(need));
+  });
 }
 
 /** Runs faults until the deadline; resolves with the number of faults injected per kind. */
-export async function runSchedule(o: ScheduleOptions): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  const kinds = availableFaults(o.net);
+export async function runSchedule(o: ScheduleOptions): Promise<ScheduleResult> {
+  const result: ScheduleResult = { counts: {}, refused: {} };
+  const deck = new FaultDeck(o.rng, availableFaults(o.net, o.membership !== undefined), o.first);
   const stepsMax = o.stepsMax ?? 10_000;
   for (let step = 0; step < stepsMax && Date.now() < o.deadline; step++) {
-    const kind = o.rng.pick(kinds);
-    const detail = await inject(kind, o);
-    counts[kind] = (counts[kind] ?? 0) + 1;
+    const kind = deck.next();
+    const { detail, refused } = await inject(kind, o);
+    result.counts[kind] = (result.counts[kind] ?? 0) + 1;
+    if (refused) result.refused[kind] = (result.refused[kind] ?? 0) + 1;
     o.history.write({ t: 'fault', kind, detail, time: Date.now() });
     o.log(`fault ${step + 1}: ${kind} ${detail}`);
     await sleep(between(o.rng, o.holdMs), o.deadline + o.holdMs.max);
-    await heal(o);
-    o.history.write({ t: 'heal', kind, detail, time: Date.now() });
+    const healed = await heal(o);
+    o.history.write({ t: 'heal', kind, detail: healed === '' ? detail : `${detail}; ${healed}`, time: Date.now() });
+    if (healed !== '') o.log(`healed ${kind}: ${healed}`);
     await sleep(between(o.rng, o.restMs), o.deadline);
   }
-  return counts;
+  return result;
 }
 
-/** Every link restored, every node running and resumed. */
-export async function heal(o: Pick<ScheduleOptions, 'net' | 'agents'>): Promise<void> {
+/**
+ * Every link restored, every node running and resumed, and a node removed by remove-readd added
+ * back and a voter again (throws after membershipHealTimeoutMs). Resolves with what the
+ * membership heal did ('' when nothing).
+ */
+export async function heal(o: Pick<ScheduleOptions, 'net' | 'agents' | 'membership'>): Promise<string> {
   await o.net.healAll();
   await o.agents.heal();
+  return (await o.membership?.heal(membershipHealTimeoutMs)) ?? '';
 }
 
-async function inject(kind: FaultKind, o: ScheduleOptions): Promise<string> {
+async function inject(kind: FaultKind, o: ScheduleOptions): Promise<FaultOutcome> {
+  switch (kind) {
+    case 'transfer-leader':
+    case 'remove-readd': {
+      const m = o.membership;
+      if (!m) return { detail: 'no admin channel', refused: true };
+      return kind === 'transfer-leader' ? m.transferLeader(o.rng, o.leader()) : m.removeFollower(o.rng, o.leader());
+    }
+    default:
+      return { detail: await injectNemesis(kind, o), refused: false };
+  }
+}
+
+async function injectNemesis(kind: Exclude<FaultKind, 'transfer-leader' | 'remove-readd'>, o: ScheduleOptions): Promise<string> {
   const names = o.agents.names;
   const leader = o.leader() ?? o.rng.pick(names);
   const victim = o.rng.pick(names);
@@ -140,18 +185,9 @@ async function inject(kind: FaultKind, o: ScheduleOptions): Promise<string> {
   }
 }
 
-async function cutBoth(net: TestNetwork, a: string, b: string): Promise<void> {
+async function cutBoth(net: ScheduleOptions['net'], a: string, b: string): Promise<void> {
   await net.cut(a, b);
   await net.cut(b, a);
-}
-
-function shuffled<T>(rng: Prng, items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 function between(rng: Prng, r: { min: number; max: number }): number {
