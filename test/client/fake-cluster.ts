@@ -40,20 +40,15 @@ export class FakeNodeLog implements ReplicatedLog {
   }
 
   append(values: readonly Buffer[], _opts?: AppendOptions): Promise<number> {
-    if (this.cluster.leader !== this.name) {
-      this.refused++;
-      return Promise.reject(new UnavailableError(`${this.name} is not the leader`, this.cluster.leaderAddr()));
-    }
-    const injected = this.failNext.shift();
-    if (injected) {
-      this.refused++;
-      return Promise.reject(injected);
-    }
-    this.appends++;
-    return this.maybeHeld(() => this.cluster.log.append(values));
+    return this.asLeader(() => this.cluster.log.append(values));
   }
 
   appendIdempotent(values: readonly Buffer[], producer: ProducerRef, _opts?: AppendOptions): Promise<AppendResult> {
+    return this.asLeader(() => this.cluster.log.appendIdempotent(values, producer));
+  }
+
+  /** Refuses off the leader, applies an injected failure, or runs the append (maybe held). */
+  private asLeader<T>(run: () => Promise<T>): Promise<T> {
     if (this.cluster.leader !== this.name) {
       this.refused++;
       return Promise.reject(new UnavailableError(`${this.name} is not the leader`, this.cluster.leaderAddr()));
@@ -64,7 +59,7 @@ export class FakeNodeLog implements ReplicatedLog {
       return Promise.reject(injected);
     }
     this.appends++;
-    return this.maybeHeld(() => this.cluster.log.appendIdempotent(values, producer));
+    return this.maybeHeld(run);
   }
 
   private maybeHeld<T>(run: () => Promise<T>): Promise<T> {
