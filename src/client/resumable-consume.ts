@@ -2,13 +2,15 @@
  * ConsumeStream over the cluster: reads from one node and, when that node fails or ends the
  * stream early, resumes at the next expected offset on another. The iterator yields every
  * offset once, in order: records below the next expected offset are skipped, a jump past it
- * counts as a failure of that node (never a gap).
+ * counts as a failure of that node (never a gap). A stream the server reset because this reader
+ * took nothing for a while (RESOURCE_EXHAUSTED after records were delivered: the server frees the
+ * memory of readers that stall) is resumed too, on the same node, without counting against it.
  */
 import { UnavailableError } from '../errors.js';
 import type { ConsumedRecord } from '../replicated-log.js';
 import type { LogApiClient } from './log-client.js';
 import type { RetryBudget } from './retry-budget.js';
-import { isReadRetryable } from './rpc-status.js';
+import { isReadRetryable, isResourceExhausted } from './rpc-status.js';
 
 export interface ReadRouting {
   /** The node to read from next (a follower when there is one). */
@@ -59,6 +61,11 @@ export async function* resumableConsume(routing: ReadRouting, offset: number, op
       failure = new UnavailableError(`${addr} ended the stream at offset ${next}`);
     } catch (err) {
       if (opts.signal?.aborted) return;
+      // A slow-reader reset after progress: resume at once, the node is fine.
+      if (isResourceExhausted(err) && next > startedAt) {
+        budget = routing.budget('consumeStream');
+        continue;
+      }
       if (!isReadRetryable(err)) throw err;
       failure = err;
     }

@@ -38,6 +38,11 @@ export function isReadRetryable(err: unknown): boolean {
   return isServiceError(err) && (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED);
 }
 
+/** RESOURCE_EXHAUSTED: a server limit (e.g. a ConsumeStream reset because its reader stalled). */
+export function isResourceExhausted(err: unknown): boolean {
+  return isServiceError(err) && err.code === Status.RESOURCE_EXHAUSTED;
+}
+
 export function isOutOfRange(err: unknown): boolean {
   return isServiceError(err) && err.code === Status.OUT_OF_RANGE;
 }
