@@ -16,12 +16,17 @@ export interface TestServerOptions {
   idleConnectionTimeoutMs?: number;
   firstByteTimeoutMs?: number;
   maxConnections?: number;
+  maxPendingConnections?: number;
+  maxConsumeBufferBytes?: number;
 }
 
 export interface TestServer {
   addr: string;
+  host: string;
+  port: number;
   log: ReplicatedLog;
   mux: Mux;
+  grpc: GrpcApiServer;
   metrics: ServerMetrics;
   close(): Promise<void>;
 }
@@ -37,6 +42,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     limits: { ...defaultServiceLimits, ...opts.limits },
     idleConnectionTimeoutMs: opts.idleConnectionTimeoutMs ?? 60_000,
     maxConcurrentStreams: 1000,
+    maxConsumeBufferBytes: opts.maxConsumeBufferBytes,
   });
   const mux = await Mux.listen({
     host: '127.0.0.1',
@@ -44,14 +50,18 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     grpc: (s) => grpc.injector.injectConnection(s),
     tls: opts.tls,
     maxConnections: opts.maxConnections ?? 100,
+    maxPendingConnections: opts.maxPendingConnections,
     firstByteTimeoutMs: opts.firstByteTimeoutMs ?? 5_000,
     logger: silentLogger(),
   });
   grpc.setServing(true);
   return {
     addr: `127.0.0.1:${mux.port()}`,
+    host: '127.0.0.1',
+    port: mux.port(),
     log,
     mux,
+    grpc,
     metrics,
     async close() {
       await mux.close();

@@ -8,9 +8,10 @@ import http2, { type ClientHttp2Stream } from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogApiClient } from '../../src/client/log-client.js';
 import { until } from '../helpers/wait.js';
-import { MiB, SyntheticLog, liveBytes, startNode, type SecureNode } from './helpers.js';
+import { startTestServer, type TestServer } from '../helpers/api-server.js';
+import { MiB, SyntheticLog, liveBytes } from './helpers.js';
 
-let node: SecureNode | undefined;
+let node: TestServer | undefined;
 let session: http2.ClientHttp2Session | undefined;
 afterEach(async () => {
   session?.destroy();
@@ -30,7 +31,7 @@ describe('ConsumeStream memory with clients that never read', () => {
   it('stays bounded by the consume buffer budget while 200 MiB wait, and resets stalled streams', async () => {
     const log = new SyntheticLog(3200, 64 * 1024);
     const budgetBytes = 4 * MiB;
-    node = await startNode({ log, limits: { maxBatchBytes: MiB, stallTimeoutMs: 1000 }, maxConsumeBufferBytes: budgetBytes });
+    node = await startTestServer({ log, limits: { maxBatchBytes: MiB, stallTimeoutMs: 1000 }, maxConsumeBufferBytes: budgetBytes });
     const before = liveBytes();
     session = http2.connect(`http://${node.addr}`, { settings: { initialWindowSize: 1024 } });
     session.on('error', () => undefined);

@@ -4,14 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogApiClient } from '../../src/client/log-client.js';
 import { LogClient, type ConsumeResponse } from '../../src/gen/log/v1/log.js';
 import { ChannelCredentials } from '@grpc/grpc-js';
-import { startNode, type SecureNode } from './helpers.js';
+import { startTestServer, type TestServer } from '../helpers/api-server.js';
 
-let node: SecureNode;
+let node: TestServer;
 let raw: LogClient;
 let client: LogApiClient;
 
 beforeAll(async () => {
-  node = await startNode();
+  node = await startTestServer();
   raw = new LogClient(node.addr, ChannelCredentials.createInsecure());
   client = new LogApiClient({ addr: node.addr });
   await client.produce([Buffer.from('zero'), Buffer.from('one')]);

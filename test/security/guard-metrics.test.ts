@@ -7,10 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadAgentConfig } from '../../src/config.js';
 import { registerGuardMetrics } from '../../src/server/guard-metrics.js';
 import { StreamBudget } from '../../src/server/stream-budget.js';
-import { openSocket, startNode, type SecureNode } from './helpers.js';
+import { startTestServer, type TestServer } from '../helpers/api-server.js';
+import { openSocket } from './helpers.js';
 import { until } from '../helpers/wait.js';
 
-let node: SecureNode | undefined;
+let node: TestServer | undefined;
 afterEach(async () => {
   await node?.close();
   node = undefined;
@@ -23,7 +24,7 @@ function value(text: string, name: string): number {
 
 describe('guard metrics', () => {
   it('report refused connections and the consume budget', async () => {
-    node = await startNode({ maxConnections: 1 });
+    node = await startTestServer({ maxConnections: 1 });
     const registry = new Registry();
     const budget = new StreamBudget(1000);
     registerGuardMetrics(registry, { mux: () => node?.mux.stats, consumeBudget: budget });

@@ -1,76 +1,13 @@
 /**
- * Helpers of the security suite: an in-process node (mux + gRPC) that exposes its parts, a log
+ * Helpers of the security suite (in-process nodes come from test/helpers/api-server.ts): a log
  * that makes records up on read (so a test can offer a client hundreds of MB without holding
  * them), raw sockets, and memory readings after a forced GC.
  */
 import { connect, type Socket } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Mux, type MuxTls } from '../../src/mux/mux.js';
-import { allowAll, type Authorizer } from '../../src/server/auth.js';
-import { GrpcApiServer } from '../../src/server/grpc-server.js';
-import { defaultServiceLimits, type LogServiceOptions } from '../../src/server/log-service.js';
 import { MemoryReplicatedLog } from '../../src/server/memory-replicated-log.js';
-import type { ConsumedRecord, ReadBatchLimits, ReplicatedLog } from '../../src/replicated-log.js';
-import { silentLogger } from '../../src/logger.js';
-
-export interface SecureNodeOptions {
-  log?: ReplicatedLog;
-  authorizer?: Authorizer;
-  tls?: MuxTls;
-  limits?: Partial<LogServiceOptions['limits']>;
-  maxConsumeBufferBytes?: number;
-  maxConnections?: number;
-  maxPendingConnections?: number;
-  firstByteTimeoutMs?: number;
-}
-
-export interface SecureNode {
-  addr: string;
-  host: string;
-  port: number;
-  log: ReplicatedLog;
-  mux: Mux;
-  grpc: GrpcApiServer;
-  close(): Promise<void>;
-}
-
-export async function startNode(opts: SecureNodeOptions = {}): Promise<SecureNode> {
-  const log = opts.log ?? new MemoryReplicatedLog();
-  const grpc = new GrpcApiServer({
-    log,
-    authorizer: opts.authorizer ?? allowAll,
-    logger: silentLogger(),
-    limits: { ...defaultServiceLimits, ...opts.limits },
-    idleConnectionTimeoutMs: 60_000,
-    maxConcurrentStreams: 1000,
-    maxConsumeBufferBytes: opts.maxConsumeBufferBytes,
-  });
-  const mux = await Mux.listen({
-    host: '127.0.0.1',
-    port: 0,
-    grpc: (s) => grpc.injector.injectConnection(s),
-    tls: opts.tls,
-    maxConnections: opts.maxConnections ?? 100,
-    maxPendingConnections: opts.maxPendingConnections,
-    firstByteTimeoutMs: opts.firstByteTimeoutMs ?? 5_000,
-    logger: silentLogger(),
-  });
-  grpc.setServing(true);
-  return {
-    addr: `127.0.0.1:${mux.port()}`,
-    host: '127.0.0.1',
-    port: mux.port(),
-    log,
-    mux,
-    grpc,
-    async close() {
-      await mux.close();
-      await grpc.close(1_000);
-      await log.close();
-    },
-  };
-}
+import type { ConsumedRecord, ReadBatchLimits } from '../../src/replicated-log.js';
 
 /**
  * `count` records of `recordBytes` each, made on every read (value bytes = offset & 0xff) and

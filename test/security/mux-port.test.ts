@@ -8,11 +8,12 @@ import { LogApiClient } from '../../src/client/log-client.js';
 import { generateCerts, readPem, type CertFiles } from '../helpers/certs.js';
 import { TempDirs } from '../helpers/temp-dir.js';
 import { until } from '../helpers/wait.js';
-import { openSocket, startNode, type SecureNode } from './helpers.js';
+import { startTestServer, type TestServer } from '../helpers/api-server.js';
+import { openSocket } from './helpers.js';
 
 const temp = new TempDirs();
 let certs: CertFiles;
-const nodes: SecureNode[] = [];
+const nodes: TestServer[] = [];
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
@@ -24,13 +25,13 @@ afterEach(async () => {
 });
 afterAll(() => temp.cleanup());
 
-async function node(opts: Parameters<typeof startNode>[0]): Promise<SecureNode> {
-  const n = await startNode(opts);
+async function node(opts: Parameters<typeof startTestServer>[0]): Promise<TestServer> {
+  const n = await startTestServer(opts);
   nodes.push(n);
   return n;
 }
 
-async function serves(n: SecureNode): Promise<void> {
+async function serves(n: TestServer): Promise<void> {
   const client = new LogApiClient({ addr: n.addr, callTimeoutMs: 10_000 });
   try {
     const offset = await client.produce([Buffer.from('real client')]);

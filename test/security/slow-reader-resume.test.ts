@@ -6,10 +6,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReplogClient } from '../../src/client/replog-client.js';
 import { MemoryReplicatedLog } from '../../src/server/memory-replicated-log.js';
-import { startNode, type SecureNode } from './helpers.js';
+import { startTestServer, type TestServer } from '../helpers/api-server.js';
 
 describe('a stalled ConsumeStream reader', () => {
-  let node: SecureNode | undefined;
+  let node: TestServer | undefined;
   let client: ReplogClient | undefined;
   afterEach(async () => {
     client?.close();
@@ -22,7 +22,7 @@ describe('a stalled ConsumeStream reader', () => {
     const total = 3000;
     const value = Buffer.alloc(4096, 7);
     for (let i = 0; i < total; i += 100) await log.append(Array.from({ length: 100 }, () => value));
-    node = await startNode({ log, limits: { stallTimeoutMs: 200 } });
+    node = await startTestServer({ log, limits: { stallTimeoutMs: 200 } });
     client = new ReplogClient({ addrs: [node.addr], refreshIntervalMs: 0 });
     const resetsBefore = node.grpc.consumeBudget.streamsReset();
     let expected = 0;

@@ -12,16 +12,16 @@ import { AclAuthorizer } from '../../src/server/auth.js';
 import { generateCerts, readPem, writeAcl, type CertFiles } from '../helpers/certs.js';
 import { TempDirs } from '../helpers/temp-dir.js';
 import { datedClientCert } from './dated-certs.js';
-import { startNode, type SecureNode } from './helpers.js';
+import { startTestServer, type TestServer } from '../helpers/api-server.js';
 
 const temp = new TempDirs();
 let certs: CertFiles;
-let node: SecureNode;
+let node: TestServer;
 
 beforeAll(async () => {
   certs = generateCerts(await temp.make('replog-sec-tls-'));
   const acl = writeAcl(certs.dir, 'p, root, *, produce\np, root, *, consume\n');
-  node = await startNode({
+  node = await startTestServer({
     authorizer: await AclAuthorizer.fromFiles(acl.model, acl.policy),
     tls: { cert: readPem(certs.serverCert), key: readPem(certs.serverKey), ca: readPem(certs.caCert) },
   });
