@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import { parseAddrs } from './client-options.js';
+import { intOption } from './int-option.js';
 import { withLocalCluster } from './bench/local-cluster-run.js';
 import { progressBar } from './bench/progress.js';
 import { formatReport, type BenchReport, type BenchWorkload } from './bench/report.js';
@@ -44,13 +45,13 @@ export function benchCommand(): Command {
     .option('--plot <file.svg>', 'write throughput over time and the latency distribution as SVG')
     .action(async (flags: BenchFlags) => {
       const workload = parseWorkload(flags);
-      const timeoutMs = positiveInt('--timeout-ms', flags.timeoutMs, 1, 24 * 3_600_000);
+      const timeoutMs = intOption('--timeout-ms', flags.timeoutMs, 1, 24 * 3_600_000);
       const run = (addrs: string[], target: BenchReport['target']): ReturnType<typeof runBench> =>
         runBench({ addrs, workload, target, phaseTimeoutMs: timeoutMs, callTimeoutMs: Math.min(timeoutMs, 30_000), progress: progressBar() });
       let result;
       if (flags.localCluster !== undefined) {
         if (flags.addr !== undefined) throw new ConfigError('--local-cluster', 'give either --addr or --local-cluster, not both');
-        const nodes = positiveInt('--local-cluster', flags.localCluster, 1, 9);
+        const nodes = intOption('--local-cluster', flags.localCluster, 1, 9);
         result = await withLocalCluster({ nodes }, (addrs) => run(addrs, { kind: 'local-cluster', nodes, sync: 'always' }));
       } else {
         const addrs = parseAddrs(flags.addr ?? process.env.REPLOG_ADDR ?? '127.0.0.1:8400');
@@ -67,18 +68,12 @@ export function parseWorkload(flags: Pick<BenchFlags, 'records' | 'size' | 'infl
   const consumeFrom = flags.consumeFrom;
   if (consumeFrom !== 'follower' && consumeFrom !== 'leader') throw new ConfigError('--consume-from', `expected follower or leader, got "${consumeFrom}"`);
   return {
-    records: positiveInt('--records', flags.records, 1, 100_000_000),
-    sizeBytes: positiveInt('--size', flags.size, 1, 4 * 1024 * 1024),
-    inflight: positiveInt('--inflight', flags.inflight, 1, 100_000),
+    records: intOption('--records', flags.records, 1, 100_000_000),
+    sizeBytes: intOption('--size', flags.size, 1, 4 * 1024 * 1024),
+    inflight: intOption('--inflight', flags.inflight, 1, 100_000),
     mode,
     consumeFrom,
-    maxBatchRecords: positiveInt('--batch-records', flags.batchRecords, 1, 100_000),
-    requests: positiveInt('--requests', flags.requests, 1, 1024),
+    maxBatchRecords: intOption('--batch-records', flags.batchRecords, 1, 100_000),
+    requests: intOption('--requests', flags.requests, 1, 1024),
   };
-}
-
-function positiveInt(option: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(option, `expected an integer from ${min} to ${max}, got "${text}"`);
-  return n;
 }

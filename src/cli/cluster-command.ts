@@ -4,6 +4,7 @@
  * nothing silently, and on Ctrl-C stops every node cleanly.
  */
 import { Command } from 'commander';
+import { intOption } from './int-option.js';
 import { LocalCluster, type LocalNode } from './local-cluster.js';
 
 interface ClusterFlags {
@@ -23,10 +24,8 @@ export function clusterCommand(): Command {
     .option('--no-logs', 'do not print the nodes\' logs')
     .option('--json', 'print the node table as one JSON line')
     .action(async (flags: ClusterFlags) => {
-      const nodes = Number(flags.nodes);
-      const basePort = Number(flags.basePort);
-      if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new Error(`--nodes: expected 1 to 9, got ${flags.nodes}`);
-      if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65_000) throw new Error(`--base-port: expected a port, got ${flags.basePort}`);
+      const nodes = intOption('--nodes', flags.nodes, 1, 9);
+      const basePort = intOption('--base-port', flags.basePort, 0, 65_000);
       let ready = false;
       const cluster = await LocalCluster.start({
         nodes,

@@ -6,8 +6,8 @@
 import { Command } from 'commander';
 import { ReplogAdminClient, type ClusterStatusView } from '../client/admin-client.js';
 import { describeRpcError } from '../client/log-client.js';
-import { ConfigError } from '../errors.js';
 import { addClientOptions, parseAddrs, tlsOf, type ClientFlags } from './client-options.js';
+import { intOption } from './int-option.js';
 import { renderStatus, type StatusSample } from './status-view.js';
 
 interface StatusFlags extends ClientFlags {
@@ -25,8 +25,7 @@ export function statusCommand(): Command {
     .option('--once', 'print one table and exit')
     .option('--interval-ms <ms>', 'refresh interval of the live view', '1000')
     .action(async (flags: StatusFlags) => {
-      const intervalMs = Number(flags.intervalMs);
-      if (!Number.isSafeInteger(intervalMs) || intervalMs < 100) throw new ConfigError('--interval-ms', `expected an integer >= 100, got "${flags.intervalMs}"`);
+      const intervalMs = intOption('--interval-ms', flags.intervalMs, 100);
       const client = new ReplogAdminClient({
         addrs: parseAddrs(flags.addr ?? process.env.REPLOG_ADDR ?? '127.0.0.1:8400'),
         tls: tlsOf(flags),
