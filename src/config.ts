@@ -214,36 +214,21 @@ interface CombinationInput {
   aclPolicyFile?: string | undefined;
 }
 
+/** Options that only work together: an issue on the first one missing when some are given. Returns how many are. */
+function requireAllOrNone(cfg: CombinationInput, ctx: z.RefinementCtx, keys: readonly (keyof CombinationInput)[], message: string): number {
+  const given = keys.filter((k) => cfg[k] !== undefined).length;
+  const missing = keys.find((k) => cfg[k] === undefined);
+  if (given > 0 && missing !== undefined) ctx.addIssue({ code: 'custom', path: [missing], message });
+  return given;
+}
+
 function checkCombinations(cfg: CombinationInput, ctx: z.RefinementCtx): void {
   if (cfg.bootstrap === true && cfg.bootstrapExpect !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['bootstrapExpect'], message: 'use either --bootstrap (one node) or --bootstrap-expect N, not both' });
   }
-  const peer = [cfg.peerTlsCertFile, cfg.peerTlsKeyFile, cfg.peerTlsCaFile].filter((f) => f !== undefined).length;
-  if (peer > 0 && peer < 3) {
-    const missing = (['peerTlsCertFile', 'peerTlsKeyFile', 'peerTlsCaFile'] as const).find((k) => cfg[k] === undefined);
-    ctx.addIssue({
-      code: 'custom',
-      path: [missing ?? 'peerTlsCertFile'],
-      message: 'peer TLS needs all of --peer-tls-cert-file, --peer-tls-key-file and --peer-tls-ca-file',
-    });
-  }
-  const tls = [cfg.serverTlsCertFile, cfg.serverTlsKeyFile, cfg.serverTlsCaFile];
-  const tlsGiven = tls.filter((f) => f !== undefined).length;
-  if (tlsGiven > 0 && tlsGiven < 3) {
-    const missing = (['serverTlsCertFile', 'serverTlsKeyFile', 'serverTlsCaFile'] as const).find((k) => cfg[k] === undefined);
-    ctx.addIssue({
-      code: 'custom',
-      path: [missing ?? 'serverTlsCertFile'],
-      message: 'TLS needs all of --server-tls-cert-file, --server-tls-key-file and --server-tls-ca-file',
-    });
-  }
-  if ((cfg.aclModelFile === undefined) !== (cfg.aclPolicyFile === undefined)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: [cfg.aclModelFile === undefined ? 'aclModelFile' : 'aclPolicyFile'],
-      message: 'the ACL needs both --acl-model-file and --acl-policy-file',
-    });
-  }
+  requireAllOrNone(cfg, ctx, ['peerTlsCertFile', 'peerTlsKeyFile', 'peerTlsCaFile'], 'peer TLS needs all of --peer-tls-cert-file, --peer-tls-key-file and --peer-tls-ca-file');
+  const tlsGiven = requireAllOrNone(cfg, ctx, ['serverTlsCertFile', 'serverTlsKeyFile', 'serverTlsCaFile'], 'TLS needs all of --server-tls-cert-file, --server-tls-key-file and --server-tls-ca-file');
+  requireAllOrNone(cfg, ctx, ['aclModelFile', 'aclPolicyFile'], 'the ACL needs both --acl-model-file and --acl-policy-file');
   if (cfg.aclModelFile !== undefined && tlsGiven === 0) {
     ctx.addIssue({
       code: 'custom',
