@@ -1,14 +1,11 @@
 /** An in-process node serving log.v1.Admin over fake operations (records every call). */
 import { AdminService } from '../../src/gen/log/v1/log.js';
 import { silentLogger } from '../../src/logger.js';
-import { Mux, type MuxTls } from '../../src/mux/mux.js';
+import type { MuxTls } from '../../src/mux/mux.js';
 import { createAdminService, type AdminOperations, type ClusterView } from '../../src/server/admin-service.js';
 import { allowAll, type Authorizer } from '../../src/server/auth.js';
-import { GrpcApiServer } from '../../src/server/grpc-server.js';
-import { defaultServiceLimits } from '../../src/server/log-service.js';
-import { MemoryReplicatedLog } from '../../src/server/memory-replicated-log.js';
-import { ServerMetrics } from '../../src/server/metrics.js';
 import { NotLeaderError } from '../../src/errors.js';
+import { startTestServer } from '../helpers/api-server.js';
 
 export interface FakeAdminNode {
   addr: string;
@@ -43,36 +40,8 @@ export function fakeOps(calls: unknown[][], view: ClusterView, leaderAddr?: stri
 export async function startFakeAdminNode(opts: { view: ClusterView; leaderAddr?: string; authorizer?: Authorizer; tls?: MuxTls }): Promise<FakeAdminNode> {
   const calls: unknown[][] = [];
   const ops = fakeOps(calls, opts.view, opts.leaderAddr);
-  const log = new MemoryReplicatedLog();
   const authorizer = opts.authorizer ?? allowAll;
-  const grpc = new GrpcApiServer({
-    log,
-    authorizer,
-    logger: silentLogger(),
-    metrics: new ServerMetrics({ defaultMetrics: false }),
-    limits: defaultServiceLimits,
-    idleConnectionTimeoutMs: 60_000,
-    maxConcurrentStreams: 100,
-  });
-  grpc.server.addService(AdminService, createAdminService({ authorizer, ops, logger: silentLogger() }));
-  const mux = await Mux.listen({
-    host: '127.0.0.1',
-    port: 0,
-    grpc: (s) => grpc.injector.injectConnection(s),
-    tls: opts.tls,
-    maxConnections: 100,
-    firstByteTimeoutMs: 5_000,
-    logger: silentLogger(),
-  });
-  grpc.setServing(true);
-  return {
-    addr: `127.0.0.1:${mux.port()}`,
-    calls,
-    ops,
-    async close() {
-      await mux.close();
-      await grpc.close(1_000);
-      await log.close();
-    },
-  };
+  const node = await startTestServer({ authorizer, tls: opts.tls });
+  node.grpc.server.addService(AdminService, createAdminService({ authorizer, ops, logger: silentLogger() }));
+  return { addr: node.addr, calls, ops, close: () => node.close() };
 }
