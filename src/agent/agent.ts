@@ -101,6 +101,7 @@ export class Agent {
             segment: { maxStoreBytes: config.maxStoreBytes, maxIndexBytes: config.maxIndexBytes },
             maxRecordBytes: config.maxRecordBytes,
             sync: parseSyncPolicy(config.sync),
+            inlineSyncMaxMs: config.inlineSyncMaxMs,
             onFsync: metrics.observeFsync,
           },
           dedup: { expiryEntries: config.producerExpiryEntries, windowRuns: config.producerWindowRuns },

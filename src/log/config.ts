@@ -38,6 +38,13 @@ export interface LogConfig {
    * batch per Ready) turns it off to save a turn of latency.
    */
   gatherTurn: boolean;
+  /**
+   * A lone small append (one append in its group, nothing queued behind it, at most 64 KiB) is
+   * fdatasynced on the event-loop thread when the slowest of the last 32 flushes took less than
+   * this (ms), skipping the thread-pool round trip; 0 always uses the thread pool. The event loop
+   * is held for at most about this long per such append (default 1).
+   */
+  inlineSyncMaxMs: number;
   fs: FileSystem;
   logger: Logger;
   /** Metrics hook: called with the duration of every store fdatasync, in seconds. */
@@ -58,6 +65,7 @@ export function defaultLogConfig(): LogConfig {
     maxWaiters: 100_000,
     sync: { mode: 'always' },
     gatherTurn: true,
+    inlineSyncMaxMs: 1,
     fs: new NodeFileSystem(),
     logger: silentLogger(),
   };
@@ -75,6 +83,9 @@ export function resolveLogConfig(opts: LogOptions = {}): LogConfig {
   positiveInt('maxQueuedBytes', config.maxQueuedBytes);
   positiveInt('maxWaiters', config.maxWaiters);
   if (config.sync.mode === 'interval') positiveInt('sync.intervalMs', config.sync.intervalMs);
+  if (!Number.isFinite(config.inlineSyncMaxMs) || config.inlineSyncMaxMs < 0 || config.inlineSyncMaxMs > 1000) {
+    throw new ConfigError('inlineSyncMaxMs', `must be a number of milliseconds from 0 to 1000, got ${config.inlineSyncMaxMs}`);
+  }
   return config;
 }
 

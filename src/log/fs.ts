@@ -29,6 +29,11 @@ export interface FileHandle {
   truncate(sizeBytes: number): Promise<void>;
   /** fdatasync: the data (and the size) are durable when it resolves. */
   datasync(): Promise<void>;
+  /**
+   * The same, synchronously: holds the calling thread for the whole flush. Only for a lone small
+   * append on a disk whose recent flushes were fast (see InlineSyncGate).
+   */
+  datasyncSync(): void;
   /** fsync: data and all metadata. */
   sync(): Promise<void>;
   sizeBytes(): Promise<number>;

@@ -3,9 +3,11 @@ import { EntryType } from '../raft/core/types.js';
 import type { LogState } from './log-state.js';
 import { encodeIndexEntry, INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { encodeRecord, RECORD_HEADER_BYTES, type NewRecord } from './record.js';
+import { InlineSyncGate } from './inline-sync-gate.js';
 import { Scratch } from './scratch.js';
 import { Segment } from './segment.js';
 import { unlinkSegments } from './segment-files.js';
+import { SMALL_WRITE_MAX_BYTES } from './store.js';
 
 interface AppendOp {
   kind: 'append';
@@ -49,9 +51,11 @@ export class LogWriter {
   /** Reused between groups: a fresh buffer per group costs a page fault per 4 KiB on first touch. */
   private readonly frameScratch: Scratch;
   private readonly entryScratch: Scratch;
+  private readonly inlineSync: InlineSyncGate;
 
   constructor(private readonly state: LogState) {
     const { maxGroupBytes } = state.config;
+    this.inlineSync = new InlineSyncGate(state.config.inlineSyncMaxMs);
     this.frameScratch = new Scratch(maxGroupBytes);
     this.entryScratch = new Scratch(Math.ceil(maxGroupBytes / RECORD_HEADER_BYTES) * INDEX_ENTRY_BYTES);
   }
@@ -100,14 +104,33 @@ export class LogWriter {
     if (this.state.failed) throw this.state.failed;
     const active = this.state.active;
     await active.flushIndex();
-    const seconds = await this.fatal(active.syncStore());
-    this.state.config.onFsync?.(seconds);
+    this.observeFsync(await this.fatal(active.syncStore()));
     await this.fatal(active.syncIndex());
     this.dirty = false;
   }
 
-  private async syncStore(): Promise<void> {
-    const seconds = await this.fatal(this.state.active.syncStore());
+  /**
+   * fdatasync of the active store after `group` was written: on the event-loop thread when the
+   * group is one small append with nothing queued behind it and the disk has been fast (see
+   * InlineSyncGate), else on the thread pool.
+   */
+  private async syncStore(group: AppendOp[]): Promise<void> {
+    const lone = group.length === 1 && this.head === this.queue.length && (group[0]?.frameBytes ?? Infinity) <= SMALL_WRITE_MAX_BYTES;
+    if (lone && this.inlineSync.isOpen()) {
+      let seconds: number;
+      try {
+        seconds = this.state.active.syncStoreInline();
+      } catch (err) {
+        throw this.fail(err);
+      }
+      this.observeFsync(seconds);
+      return;
+    }
+    this.observeFsync(await this.fatal(this.state.active.syncStore()));
+  }
+
+  private observeFsync(seconds: number): void {
+    this.inlineSync.observe(seconds);
     this.state.config.onFsync?.(seconds);
   }
 
@@ -174,7 +197,7 @@ export class LogWriter {
     try {
       await this.write(group);
       // Only the store needs syncing for durability: the index is rebuilt from it on open.
-      if (state.config.sync.mode === 'always') await this.syncStore();
+      if (state.config.sync.mode === 'always') await this.syncStore(group);
       else this.dirty = true;
     } catch (err) {
       return rejectAll(group, state.failed ? this.fail(err) : await this.undo(mark, err));
@@ -233,8 +256,7 @@ export class LogWriter {
     const { state } = this;
     const old = state.active;
     await old.flushIndex(); // a write: if it fails (ENOSPC) the group is undone, the log lives on
-    const seconds = await this.fatal(old.syncStore());
-    state.config.onFsync?.(seconds);
+    this.observeFsync(await this.fatal(old.syncStore()));
     await this.fatal(old.syncIndex());
     state.segments.push(await Segment.create(state.config.fs, state.dir, old.nextOffset, state.logger));
     await this.fatal(state.config.fs.fsyncDir(state.dir));

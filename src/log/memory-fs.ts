@@ -313,6 +313,10 @@ class MemoryFileHandle implements FileHandle {
 
   async datasync(): Promise<void> {
     await Promise.resolve();
+    this.datasyncSync();
+  }
+
+  datasyncSync(): void {
     this.check('fdatasync');
     this.fs.takeSyncFailure('fdatasync', this.path);
     this.fs.stats.datasyncs++;

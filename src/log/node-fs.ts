@@ -92,6 +92,10 @@ class NodeFileHandle implements FileHandle {
     return callVoid((cb) => fs.fdatasync(this.fd, cb));
   }
 
+  datasyncSync(): void {
+    fs.fdatasyncSync(this.fd);
+  }
+
   sync(): Promise<void> {
     return callVoid((cb) => fs.fsync(this.fd, cb));
   }

@@ -131,6 +131,11 @@ export class Segment {
     return this.store.sync();
   }
 
+  /** `syncStore` on the calling thread. */
+  syncStoreInline(): number {
+    return this.store.syncInline();
+  }
+
   /** Writes pending index entries and fdatasyncs the index file. */
   async syncIndex(): Promise<void> {
     await this.flushIndex();

@@ -7,7 +7,7 @@ import { readFully, readFullySync, type FileHandle } from './fs.js';
  * much again plus a wake-up (bench-log, sync always, 1 in flight). Bigger groups (many appends
  * under load) take the thread pool so the event loop is never held long.
  */
-const SYNC_WRITE_MAX_BYTES = 64 * 1024;
+export const SMALL_WRITE_MAX_BYTES = 64 * 1024;
 
 /**
  * A segment's store file: a header, then framed records back to back. `sizeBytes` is the end of
@@ -30,7 +30,7 @@ export class Store {
    */
   async writeAtEnd(data: Buffer): Promise<void> {
     try {
-      if (data.length <= SYNC_WRITE_MAX_BYTES) this.file.writeSync(data, 0, data.length, this.sizeBytes);
+      if (data.length <= SMALL_WRITE_MAX_BYTES) this.file.writeSync(data, 0, data.length, this.sizeBytes);
       else await this.file.write(data, 0, data.length, this.sizeBytes);
     } catch (err) {
       throw storageError('write', this.path, err);
@@ -67,6 +67,17 @@ export class Store {
       throw storageError('ftruncate', this.path, err);
     }
     this.sizeBytes = sizeBytes;
+  }
+
+  /** fdatasync on the calling thread (the event loop waits for the disk); returns its duration in seconds. */
+  syncInline(): number {
+    const started = process.hrtime.bigint();
+    try {
+      this.file.datasyncSync();
+    } catch (err) {
+      throw storageError('fdatasync', this.path, err);
+    }
+    return Number(process.hrtime.bigint() - started) / 1e9;
   }
 
   /** fdatasync; returns its duration in seconds. */

@@ -21,6 +21,7 @@ function crashAfter(inner: FileSystem, budget: { left: number }): FileSystem {
     writeSync: (...a) => (step(), h.writeSync(...a)),
     truncate: async (n) => (step(), h.truncate(n)),
     datasync: async () => (step(), h.datasync()),
+    datasyncSync: () => (step(), h.datasyncSync()),
     sync: async () => (step(), h.sync()),
     sizeBytes: () => h.sizeBytes(),
     close: () => h.close(),
