@@ -37,7 +37,7 @@ export const optionDocs: Record<AgentOption, OptionDoc> = {
   aclPolicyFile: { arg: 'file', help: 'casbin policy: p, <CN or *>, *, <produce|consume|admin>' },
   metricsAddr: { arg: 'host:port', help: 'HTTP address of /metrics, /healthz and /readyz' },
   sync: { arg: 'policy', help: 'always (fsync before acknowledging) | interval:MS | never; anything but always loses acknowledged records on power loss' },
-  inlineSyncMaxMs: { arg: 'ms', help: 'a lone small append is fsynced on the event-loop thread (no thread-pool round trip) while the slowest of the last 32 fsyncs took less than this; 0 = always on the thread pool' },
+  inlineSyncMaxMs: { arg: 'ms', help: 'a lone small append is fsynced on the event-loop thread (no thread-pool round trip) after 32 fsyncs in a row took less than this; one slower inline fsync sends them back to the thread pool until the next 32 fast ones; 0 = always on the thread pool' },
   maxStoreBytes: { arg: 'n', help: 'segment store size before rolling' },
   maxIndexBytes: { arg: 'n', help: 'segment index size before rolling' },
   initialOffset: { arg: 'n', help: 'first user offset of a new cluster (fixed at bootstrap)' },

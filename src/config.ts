@@ -63,7 +63,7 @@ export const agentConfigSchema = z
     aclPolicyFile: file.optional(),
     metricsAddr: hostPortSchema.optional(),
     sync: syncSchema.default('always'),
-    inlineSyncMaxMs: nonNegativeInt.max(1000).default(1),
+    inlineSyncMaxMs: nonNegativeInt.max(1000).default(2),
     maxStoreBytes: positiveInt.default(1024 * MiB),
     maxIndexBytes: positiveInt.default(10 * MiB),
     initialOffset: nonNegativeInt.default(0),

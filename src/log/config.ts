@@ -39,10 +39,10 @@ export interface LogConfig {
    */
   gatherTurn: boolean;
   /**
-   * A lone small append (one append in its group, nothing queued behind it, at most 64 KiB) is
-   * fdatasynced on the event-loop thread when the slowest of the last 32 flushes took less than
-   * this (ms), skipping the thread-pool round trip; 0 always uses the thread pool. The event loop
-   * is held for at most about this long per such append (default 1).
+   * A lone small append (one record in its group, nothing queued behind it, at most 64 KiB) is
+   * fdatasynced on the event-loop thread after 32 flushes in a row took less than this (ms),
+   * skipping the thread-pool round trip; 0 always uses the thread pool (default 2). One slow
+   * inline flush sends flushes back to the pool until the next 32 fast ones (InlineSyncGate).
    */
   inlineSyncMaxMs: number;
   fs: FileSystem;
@@ -65,7 +65,7 @@ export function defaultLogConfig(): LogConfig {
     maxWaiters: 100_000,
     sync: { mode: 'always' },
     gatherTurn: true,
-    inlineSyncMaxMs: 1,
+    inlineSyncMaxMs: 2,
     fs: new NodeFileSystem(),
     logger: silentLogger(),
   };

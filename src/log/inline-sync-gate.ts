@@ -3,34 +3,34 @@
  * pool. Handing a flush to the pool and being woken when it ends costs a cross-thread round trip
  * per group; for a lone append on a fast disk (a flush of a fifth of a millisecond) that round trip
  * is a large share of the append's latency. Flushing inline holds the event loop for the whole
- * flush, so the gate opens only while flushes are known to be short: the slowest of the last
- * `window` flushes (inline or not) took less than `maxMs`. One slow flush closes it until it has
- * aged out of the window; `maxMs` 0 keeps it shut.
+ * flush, so the gate opens only while flushes are known to be short: after `window` fast flushes
+ * (under `maxMs`) in a row.
+ *
+ * What counts as evidence: an inline flush's time is the disk's alone, so a slow one shuts the
+ * gate (the streak starts again). A pooled flush's time also holds the wait for the event loop to
+ * run its callback, which a busy process makes long whatever the disk did: a fast one proves the
+ * disk fast, a slow one proves nothing and is not counted either way. So the event loop is held
+ * longer than `maxMs` at most once per `window` fast flushes. `maxMs` 0 keeps the gate shut.
  */
 export class InlineSyncGate {
-  private readonly recent: Float64Array;
   private readonly maxSeconds: number;
-  private next = 0;
-  private seen = 0;
-  /** Flushes in the window that took `maxSeconds` or more. */
-  private slow = 0;
+  /** Fast flushes since the gate was created or last shut by a slow inline flush. */
+  private streak = 0;
 
-  constructor(maxMs: number, window = 32) {
+  constructor(
+    maxMs: number,
+    private readonly window = 32,
+  ) {
     this.maxSeconds = maxMs / 1000;
-    this.recent = new Float64Array(window);
   }
 
-  /** Records the duration of a flush, in seconds. */
-  observe(seconds: number): void {
-    if (this.seen >= this.recent.length && (this.recent[this.next] ?? 0) >= this.maxSeconds) this.slow--;
-    if (seconds >= this.maxSeconds) this.slow++;
-    this.recent[this.next] = seconds;
-    this.next = (this.next + 1) % this.recent.length;
-    this.seen++;
+  /** Records a flush: its duration in seconds, and whether it ran inline. */
+  observe(seconds: number, inline: boolean): void {
+    if (seconds < this.maxSeconds) this.streak++;
+    else if (inline) this.streak = 0;
   }
 
-  /** Whether a full window of flushes has been seen and every one of them was fast. */
   isOpen(): boolean {
-    return this.maxSeconds > 0 && this.seen >= this.recent.length && this.slow === 0;
+    return this.maxSeconds > 0 && this.streak >= this.window;
   }
 }

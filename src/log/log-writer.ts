@@ -104,18 +104,21 @@ export class LogWriter {
     if (this.state.failed) throw this.state.failed;
     const active = this.state.active;
     await active.flushIndex();
-    this.observeFsync(await this.fatal(active.syncStore()));
+    this.observeFsync(await this.fatal(active.syncStore()), false);
     await this.fatal(active.syncIndex());
     this.dirty = false;
   }
 
   /**
    * fdatasync of the active store after `group` was written: on the event-loop thread when the
-   * group is one small append with nothing queued behind it and the disk has been fast (see
-   * InlineSyncGate), else on the thread pool.
+   * group is one small record with nothing queued behind it and the disk has been fast (see
+   * InlineSyncGate), else on the thread pool. One record, not one append: a caller that batches
+   * (the Raft node, one appendBatch per Ready) shows load as records per append, and under load
+   * the event loop must keep reading requests while the flush runs.
    */
   private async syncStore(group: AppendOp[]): Promise<void> {
-    const lone = group.length === 1 && this.head === this.queue.length && (group[0]?.frameBytes ?? Infinity) <= SMALL_WRITE_MAX_BYTES;
+    const only = group.length === 1 ? group[0] : undefined;
+    const lone = only !== undefined && only.records.length === 1 && this.head === this.queue.length && only.frameBytes <= SMALL_WRITE_MAX_BYTES;
     if (lone && this.inlineSync.isOpen()) {
       let seconds: number;
       try {
@@ -123,14 +126,14 @@ export class LogWriter {
       } catch (err) {
         throw this.fail(err);
       }
-      this.observeFsync(seconds);
+      this.observeFsync(seconds, true);
       return;
     }
-    this.observeFsync(await this.fatal(this.state.active.syncStore()));
+    this.observeFsync(await this.fatal(this.state.active.syncStore()), false);
   }
 
-  private observeFsync(seconds: number): void {
-    this.inlineSync.observe(seconds);
+  private observeFsync(seconds: number, inline: boolean): void {
+    this.inlineSync.observe(seconds, inline);
     this.state.config.onFsync?.(seconds);
   }
 
@@ -256,7 +259,7 @@ export class LogWriter {
     const { state } = this;
     const old = state.active;
     await old.flushIndex(); // a write: if it fails (ENOSPC) the group is undone, the log lives on
-    this.observeFsync(await this.fatal(old.syncStore()));
+    this.observeFsync(await this.fatal(old.syncStore()), false);
     await this.fatal(old.syncIndex());
     state.segments.push(await Segment.create(state.config.fs, state.dir, old.nextOffset, state.logger));
     await this.fatal(state.config.fs.fsyncDir(state.dir));
