@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, LogFailedError } from '../../src/errors.js';
 import { resolveLogConfig } from '../../src/log/config.js';
-import type { FileHandle, FileSystem, OpenMode } from '../../src/log/fs.js';
+import type { FileSystem } from '../../src/log/fs.js';
 import { InlineSyncGate } from '../../src/log/inline-sync-gate.js';
 import { Log } from '../../src/log/log.js';
 import { MemoryFileSystem } from '../../src/log/memory-fs.js';
 import { Prng } from '../../src/util/prng.js';
+import { wrapFileSystem } from '../helpers/wrap-fs.js';
 import { readAll, value } from './helpers.js';
 
 describe('InlineSyncGate', () => {
@@ -65,35 +66,18 @@ describe('InlineSyncGate', () => {
 function countingFs(inner: FileSystem): { fs: FileSystem; inline: () => number; pooled: () => number } {
   let inline = 0;
   let pooled = 0;
-  const wrap = (h: FileHandle): FileHandle => ({
-    path: h.path,
-    read: (...a) => h.read(...a),
-    readSync: (...a) => h.readSync(...a),
-    write: (...a) => h.write(...a),
-    writeSync: (...a) => h.writeSync(...a),
-    truncate: (n) => h.truncate(n),
-    datasync: () => {
-      if (h.path.endsWith('.store')) pooled++;
-      return h.datasync();
-    },
-    datasyncSync: () => {
-      inline++;
-      h.datasyncSync();
-    },
-    sync: () => h.sync(),
-    sizeBytes: () => h.sizeBytes(),
-    close: () => h.close(),
+  const fs = wrapFileSystem(inner, {
+    handle: (h) => ({
+      datasync: () => {
+        if (h.path.endsWith('.store')) pooled++;
+        return h.datasync();
+      },
+      datasyncSync: () => {
+        inline++;
+        h.datasyncSync();
+      },
+    }),
   });
-  const fs: FileSystem = {
-    open: async (p: string, m: OpenMode) => wrap(await inner.open(p, m)),
-    readdir: (d) => inner.readdir(d),
-    mkdirp: (d) => inner.mkdirp(d),
-    unlink: (p) => inner.unlink(p),
-    rename: (a, b) => inner.rename(a, b),
-    rmrf: (p) => inner.rmrf(p),
-    fsyncDir: (d) => inner.fsyncDir(d),
-    exists: (p) => inner.exists(p),
-  };
   return { fs, inline: () => inline, pooled: () => pooled };
 }
 

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem, type FileHandle, type FileSystem, type OpenMode } from '../../src/log/index.js';
+import { MemoryFileSystem, type FileSystem } from '../../src/log/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { EntryType, type Entry } from '../../src/raft/core/types.js';
 import { LogStorage } from '../../src/raft/log-storage.js';
 import { encodeSnapshotData } from '../../src/raft/start-meta.js';
 import { Prng } from '../../src/util/prng.js';
+import { wrapFileSystem } from '../helpers/wrap-fs.js';
 
 class Crash extends Error {}
 
@@ -13,29 +14,25 @@ function crashAfter(inner: FileSystem, budget: { left: number }): FileSystem {
   const step = (): void => {
     if (budget.left-- <= 0) throw new Crash('power lost');
   };
-  const wrap = (h: FileHandle): FileHandle => ({
-    path: h.path,
-    read: (...a) => h.read(...a),
-    readSync: (...a) => h.readSync(...a),
-    write: async (...a) => (step(), h.write(...a)),
-    writeSync: (...a) => (step(), h.writeSync(...a)),
-    truncate: async (n) => (step(), h.truncate(n)),
-    datasync: async () => (step(), h.datasync()),
-    datasyncSync: () => (step(), h.datasyncSync()),
-    sync: async () => (step(), h.sync()),
-    sizeBytes: () => h.sizeBytes(),
-    close: () => h.close(),
+  return wrapFileSystem(inner, {
+    beforeOpen: (_path, mode) => {
+      if (mode === 'create') step();
+    },
+    handle: (h) => ({
+      write: async (...a) => (step(), h.write(...a)),
+      writeSync: (...a) => (step(), h.writeSync(...a)),
+      truncate: async (n) => (step(), h.truncate(n)),
+      datasync: async () => (step(), h.datasync()),
+      datasyncSync: () => (step(), h.datasyncSync()),
+      sync: async () => (step(), h.sync()),
+    }),
+    fs: {
+      unlink: async (p) => (step(), inner.unlink(p)),
+      rename: async (a, b) => (step(), inner.rename(a, b)),
+      rmrf: async (p) => (step(), inner.rmrf(p)),
+      fsyncDir: async (d) => (step(), inner.fsyncDir(d)),
+    },
   });
-  return {
-    open: async (p: string, m: OpenMode) => (m === 'create' ? step() : undefined, wrap(await inner.open(p, m))),
-    readdir: (d) => inner.readdir(d),
-    mkdirp: (d) => inner.mkdirp(d),
-    unlink: async (p) => (step(), inner.unlink(p)),
-    rename: async (a, b) => (step(), inner.rename(a, b)),
-    rmrf: async (p) => (step(), inner.rmrf(p)),
-    fsyncDir: async (d) => (step(), inner.fsyncDir(d)),
-    exists: (p) => inner.exists(p),
-  };
 }
 
 const data = (index: number, term: number): Entry => ({ index, term, type: EntryType.Data, data: Buffer.from(`d${index}@${term}`) });
