@@ -14,6 +14,7 @@ import { OffsetWaiters } from '../util/offset-waiters.js';
 import { RaftCore, type RaftStatus } from './core/raft.js';
 import { EntryType, type ConfigChange, type HardState, type Message, type NodeId, type Proposal, type RaftOptions, type Random, type Ready, type SoftState } from './core/types.js';
 import type { LogStorage } from './log-storage.js';
+import { Proposals } from './proposals.js';
 import type { RaftTransport } from './transport.js';
 
 export interface RaftNodeOptions {
@@ -32,23 +33,6 @@ export interface RaftNodeOptions {
   onSoftState?: (soft: SoftState) => void;
   /** While no leader is known, say so in the log this often (default 5 s). */
   noLeaderReportMs?: number;
-}
-
-interface PendingProposal {
-  /** Index of the first entry and the term it was proposed in (rule 6). */
-  index: number;
-  term: number;
-  count: number;
-  bytes: number;
-  resolve: (firstIndex: number) => void;
-  reject: (err: Error) => void;
-}
-
-interface QueuedProposal {
-  proposals: Proposal[];
-  bytes: number;
-  resolve: (firstIndex: number) => void;
-  reject: (err: Error) => void;
 }
 
 interface PendingRead {
@@ -75,10 +59,7 @@ export class RaftNode {
   private published: number;
   private persistedHardState: HardState;
   private soft: SoftState;
-  private queue: QueuedProposal[] = [];
-  private pending: PendingProposal[] = [];
-  private pendingBytes = 0;
-  private readonly maxPendingBytes: number;
+  private readonly proposals: Proposals;
   private readonly commitWaiters = new OffsetWaiters(1_000_000);
   private readonly reads = new Map<number, PendingRead>();
   private nextReadContext = 1;
@@ -102,7 +83,7 @@ export class RaftNode {
     this.published = this.persistedHardState.commit;
     const st = this.core.status();
     this.soft = { role: st.role, leader: st.leader, term: st.term };
-    this.maxPendingBytes = opts.maxPendingBytes ?? 64 * 1024 * 1024;
+    this.proposals = new Proposals(opts.maxPendingBytes ?? 64 * 1024 * 1024);
   }
 
   /** The Raft core (replaced by a fresh one, from durable state, after a write refused for space). */
@@ -160,16 +141,9 @@ export class RaftNode {
   proposeEntries(proposals: Proposal[]): Promise<number> {
     const err = this.refusal();
     if (err) return Promise.reject(err);
-    let bytes = 0;
-    for (const p of proposals) bytes += p.data.length;
-    if (this.pendingBytes + bytes > this.maxPendingBytes) {
-      return Promise.reject(new UnavailableError(`too much data waiting to commit (limit ${this.maxPendingBytes} bytes); retry`));
-    }
-    this.pendingBytes += bytes;
-    return new Promise<number>((resolve, reject) => {
-      this.queue.push({ proposals, bytes, resolve, reject });
-      this.schedule();
-    });
+    const committed = this.proposals.enqueue(proposals);
+    this.schedule();
+    return committed;
   }
 
   /** One membership change; resolves once the configuration entry commits. */
@@ -178,7 +152,7 @@ export class RaftNode {
     if (err) throw err;
     const { index, term } = this.core.proposeConfigChange(change);
     this.schedule();
-    await new Promise<number>((resolve, reject) => this.pending.push({ index, term, count: 1, bytes: 0, resolve, reject }));
+    await this.proposals.awaitEntry(index, term);
   }
 
   transferLeadership(to: NodeId): void {
@@ -367,26 +341,7 @@ export class RaftNode {
 
   /** Moves queued proposals into the core in one call, so they share entries, writes and messages. */
   private flushProposals(): void {
-    if (this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
-    const all: Proposal[] = [];
-    for (const q of batch) for (const p of q.proposals) all.push(p);
-    let first: { index: number; term: number };
-    try {
-      first = this.core.propose(all);
-    } catch (err) {
-      for (const q of batch) {
-        this.pendingBytes -= q.bytes;
-        q.reject(err instanceof Error ? err : new UnavailableError(String(err)));
-      }
-      return;
-    }
-    let index = first.index;
-    for (const q of batch) {
-      this.pending.push({ index, term: first.term, count: q.proposals.length, bytes: q.bytes, resolve: q.resolve, reject: q.reject });
-      index += q.proposals.length;
-    }
+    this.proposals.flush((all) => this.core.propose(all));
   }
 
   private async run(): Promise<void> {
@@ -405,7 +360,7 @@ export class RaftNode {
     } finally {
       this.running = false;
     }
-    if (!this.closed && !this.failed && (this.queue.length > 0 || this.tasks.length > 0 || this.core.hasReady())) this.schedule();
+    if (!this.closed && !this.failed && (this.proposals.hasQueued || this.tasks.length > 0 || this.core.hasReady())) this.schedule();
   }
 
   private async handleReady(rd: Ready): Promise<void> {
@@ -432,15 +387,7 @@ export class RaftNode {
   private publish(commit: number): void {
     if (commit <= this.published) return;
     this.published = commit;
-    while (this.pending.length > 0) {
-      const p = this.pending[0];
-      if (p === undefined || p.index + p.count - 1 > commit) break;
-      this.pending.shift();
-      this.pendingBytes -= p.bytes;
-      // Rule 6: acknowledged only if the committed entry is the one that was proposed.
-      if (this.storage.term(p.index) === p.term) p.resolve(p.index);
-      else p.reject(new UnavailableError('the proposal was replaced by another leader; its outcome is unknown'));
-    }
+    this.proposals.settle(commit, (index) => this.storage.term(index));
     this.commitWaiters.notify(commit);
     for (const l of this.commitListeners) l(commit);
   }
@@ -471,14 +418,8 @@ export class RaftNode {
     for (const t of this.tasks.splice(0)) t.reject(err);
   }
 
-  private failAll(err: Error): void {
-    const pending = this.pending;
-    const queued = this.queue;
-    this.pending = [];
-    this.queue = [];
-    this.pendingBytes = 0;
-    for (const p of pending) p.reject(err);
-    for (const q of queued) q.reject(err);
+  private failAll(err: Error, pendingErr?: (index: number) => Error): void {
+    this.proposals.failAll(err, pendingErr);
     for (const r of this.reads.values()) r.reject(err);
     this.reads.clear();
   }
@@ -515,13 +456,8 @@ export class RaftNode {
     const soleVoter = config.voters.length === 1 && config.voters[0] === this.id;
     const durableEnd = this.storage.lastIndex();
     const unknown = new UnavailableError('this node ran out of disk space; the outcome of this request is unknown');
-    const pending = this.pending;
-    this.pending = [];
-    for (const p of pending) {
-      const notWritten = soleVoter && p.index > durableEnd;
-      p.reject(notWritten ? err : unknown);
-    }
-    this.failAll(soleVoter ? err : unknown);
+    // A sole voter's proposal beyond the durable end was written nowhere: a plain refusal.
+    this.failAll(soleVoter ? err : unknown, (index) => (soleVoter && index > durableEnd ? err : unknown));
     this.coreNow = new RaftCore(this.opts.raft, this.storage, this.opts.random);
     this.persistedHardState = this.storage.hardState();
     const st = this.core.status();
@@ -544,6 +480,6 @@ export class RaftNode {
     } finally {
       this.running = false;
     }
-    if (!this.closed && (this.queue.length > 0 || this.core.hasReady())) this.schedule();
+    if (!this.closed && (this.proposals.hasQueued || this.core.hasReady())) this.schedule();
   }
 }
