@@ -82,7 +82,7 @@ class Reader extends ByteReader {
 
 /** Encodes one frame (length prefix included). */
 export function encodeMessage(msg: PeerFrame): Buffer {
-  const w = new Writer(64 + estimateEntryBytes(msg));
+  const w = new Writer(frameBytesEstimate(msg));
   w.u32(0); // length, patched below
   w.u8(CODEC_VERSION);
   w.u8(KIND_CODE.get(msg.type) ?? 0);
@@ -278,9 +278,30 @@ function readSnapshot(r: Reader): SnapshotMeta {
   return { index, term, configIndex, config, data: r.bytes32() };
 }
 
-function estimateEntryBytes(msg: PeerFrame): number {
-  let n = 0;
-  if (msg.type === 'AppendEntries') for (const e of msg.entries) n += ENTRY_FIXED_BYTES + e.data.length;
-  else if (msg.type === 'ForwardRequest') for (const v of msg.values) n += 4 + v.length;
+/**
+ * An upper bound of the frame's size (exact for the variable parts), so that the writer never
+ * grows: growing a big AppendEntries frame would allocate twice its size and copy it once more.
+ */
+export function frameBytesEstimate(msg: PeerFrame): number {
+  // Length, version, kind, term, the longest fixed fields of any kind, and the two node ids.
+  let n = 128 + Buffer.byteLength(msg.from) + Buffer.byteLength(msg.to);
+  switch (msg.type) {
+    case 'AppendEntries':
+      for (const e of msg.entries) n += ENTRY_FIXED_BYTES + e.data.length;
+      break;
+    case 'ForwardRequest':
+      for (const v of msg.values) n += 4 + v.length;
+      if (msg.producer) n += 16 + Buffer.byteLength(msg.producer.id);
+      break;
+    case 'ForwardResponse':
+    case 'ReadIndexResponse':
+      n += 16 + 3 * Math.min(msg.errorMessage.length, 1000) + Buffer.byteLength(msg.leader);
+      break;
+    case 'InstallSnapshot':
+      n += 64 + msg.snapshot.data.length + encodeConfig(msg.snapshot.config).length;
+      break;
+    default:
+      break;
+  }
   return n;
 }

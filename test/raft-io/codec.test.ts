@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { decodeMessage, encodeMessage, FRAME_HEADER_BYTES } from '../../src/raft/codec.js';
+import { decodeMessage, encodeMessage, FRAME_HEADER_BYTES, frameBytesEstimate } from '../../src/raft/codec.js';
 import type { Entry, EntryType, Message } from '../../src/raft/core/types.js';
 import type { ForwardErrorKind, PeerFrame } from '../../src/raft/peer-frames.js';
 
@@ -56,6 +56,19 @@ describe('raft codec', () => {
         const bytes = encodeMessage(m);
         expect(bytes.readUInt32BE(0)).toBe(bytes.length - FRAME_HEADER_BYTES);
         expect(plain(decodeMessage(bytes.subarray(FRAME_HEADER_BYTES)))).toEqual(plain(m));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('sizes the encoder buffer to fit every frame, long non-ASCII node ids included (it never grows)', () => {
+    // Growing a big AppendEntries would allocate twice its size and copy it again (it did, once:
+    // the node ids were left out of the estimate).
+    const longId = fc.string({ unit: 'binary', minLength: 1, maxLength: 80 });
+    fc.assert(
+      fc.property(fc.tuple(frame, longId, longId), ([m, from, to]) => {
+        const withIds = { ...m, from, to };
+        expect(encodeMessage(withIds).length).toBeLessThanOrEqual(frameBytesEstimate(withIds));
       }),
       { numRuns: 500 },
     );
