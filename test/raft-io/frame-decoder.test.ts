@@ -31,6 +31,26 @@ describe('FrameDecoder', () => {
     );
   });
 
+  it('returns a view when one chunk holds the frame, and joins only the frame bytes otherwise', () => {
+    const a = frame(Buffer.alloc(8000, 1));
+    const b = frame(Buffer.alloc(8000, 2));
+    const stream = Buffer.concat([a, b]);
+    const dec = new FrameDecoder(1 << 20);
+    expect(dec.push(stream.subarray(0, 5000))).toEqual([]);
+    const [bodyA, ...none] = dec.push(stream.subarray(5000, 15000));
+    expect(none).toEqual([]);
+    // A fresh buffer of exactly A's frame: B's first bytes were not copied along.
+    expect(bodyA?.buffer.byteLength).toBe(a.length);
+    expect(bodyA?.every((x) => x === 1)).toBe(true);
+    const [bodyB] = dec.push(stream.subarray(15000));
+    expect(bodyB?.buffer.byteLength).toBe(b.length);
+    expect(bodyB?.every((x) => x === 2)).toBe(true);
+    const whole = frame(Buffer.alloc(8000, 3));
+    const [bodyC] = dec.push(whole);
+    expect(bodyC?.buffer).toBe(whole.buffer);
+    expect(dec.pendingBytes()).toBe(0);
+  });
+
   it('rejects a frame longer than the limit', () => {
     const dec = new FrameDecoder(10);
     expect(() => dec.push(frame(new Uint8Array(11)))).toThrow(InvalidArgumentError);
