@@ -199,12 +199,16 @@ function fastRecord(buf: Buffer, pos: number, end: number, cursor: { pos: number
   return { value: buf.subarray(cursor.pos, end), offset: 0n, term: 0n, type: 0 };
 }
 
-/** A varint of up to 64 bits at `pos` as a bigint, or undefined (not the fast path's shape). */
+/**
+ * A varint of up to 64 bits (10 bytes, the last one 0 or 1) at `pos` as a bigint, or undefined
+ * (not the fast path's shape: the generated decoder decides).
+ */
 function readVarint64(buf: Buffer, pos: number, end: number, out: { pos: number }): bigint | undefined {
   let n = 0n;
-  for (let shift = 0n; shift < 63n; shift += 7n) {
+  for (let shift = 0n; shift <= 63n; shift += 7n) {
     if (pos >= end) return undefined;
     const b = buf[pos++]!;
+    if (shift === 63n && b > 1) return undefined;
     n |= BigInt(b & 0x7f) << shift;
     if ((b & 0x80) === 0) {
       out.pos = pos;

@@ -31,6 +31,16 @@ const produceRequest = (r: fc.Arbitrary<WireRecord>) =>
 
 const generated = <T>(fns: { encode(m: T): { finish(): Uint8Array } }, m: T): Buffer => Buffer.from(fns.encode(m).finish());
 
+/**
+ * `value` lies inside `message`'s bytes (a view, not a copy). Comparing `.buffer` alone is not
+ * enough: a small copy can land in the same Buffer pool slab as the message.
+ */
+function expectViewOf(value: Buffer, message: Buffer): void {
+  expect(value.buffer).toBe(message.buffer);
+  expect(value.byteOffset).toBeGreaterThanOrEqual(message.byteOffset);
+  expect(value.byteOffset + value.length).toBeLessThanOrEqual(message.byteOffset + message.length);
+}
+
 /** The decoded message, or the error message the decoder threw. */
 function outcome<T>(decode: (b: Buffer) => T, b: Buffer): { ok: T } | { err: string } {
   try {
@@ -73,9 +83,18 @@ describe('hot-codec ProduceRequest decoder', () => {
         const got = decodeProduceRequest(b);
         expect(got).toEqual(ProduceRequest.decode(b));
         const first = got.record ?? got.records[0];
-        if (first && first.value.length > 0) expect(first.value.buffer).toBe(b.buffer);
+        if (first && first.value.length > 0) expectViewOf(first.value, b);
       }),
     );
+  });
+
+  it('takes the fast path (views) for any uint64 sequence, 10-byte varints included', () => {
+    for (const sequence of [0n, (1n << 63n) - 1n, 1n << 63n, 17731968746397764717n, (1n << 64n) - 1n]) {
+      const b = generated(ProduceRequest, { record: { value: Buffer.from('v'), offset: 0n, term: 0n, type: 0 }, records: [], producerId: 'p', sequence });
+      const got = decodeProduceRequest(b);
+      expect(got).toEqual(ProduceRequest.decode(b));
+      expectViewOf(got.record?.value ?? Buffer.alloc(0), b);
+    }
   });
 
   it('decodes every other valid message to the generated result', () => {
