@@ -81,7 +81,13 @@ function countingFs(inner: FileSystem): { fs: FileSystem; inline: () => number; 
   return { fs, inline: () => inline, pooled: () => pooled };
 }
 
-/** 32 lone appends: a full window of fast flushes (memory), after which the gate is open. */
+/**
+ * The gate's limit in these tests: no flush of the memory twin takes a second, so the gate opens
+ * after the first 32 flushes however loaded the machine is (no timing in the assertions).
+ */
+const NEVER_SLOW_MS = 1000;
+
+/** 32 lone appends: a full window of fast flushes, after which the gate is open. */
 async function warm(log: Log, from: number): Promise<number> {
   for (let i = 0; i < 32; i++) await log.append({ value: value(from + i) });
   return from + 32;
@@ -91,7 +97,7 @@ describe('inline fdatasync in the log writer', () => {
   it('flushes a lone small append inline once the disk has been fast, and groups on the thread pool', async () => {
     const disk = new MemoryFileSystem();
     const c = countingFs(disk);
-    const log = await Log.open('/l', { fs: c.fs });
+    const log = await Log.open('/l', { fs: c.fs, inlineSyncMaxMs: NEVER_SLOW_MS });
     let next = await warm(log, 0);
     expect(c.inline()).toBe(0);
     const pooledBefore = c.pooled();
@@ -129,7 +135,7 @@ describe('inline fdatasync in the log writer', () => {
   it('an inline-flushed append is durable when it resolves (power loss right after)', async () => {
     const disk = new MemoryFileSystem();
     const c = countingFs(disk);
-    const log = await Log.open('/l', { fs: c.fs });
+    const log = await Log.open('/l', { fs: c.fs, inlineSyncMaxMs: NEVER_SLOW_MS });
     const next = await warm(log, 0);
     await log.append({ value: value(next) });
     expect(c.inline()).toBe(1);
@@ -144,7 +150,7 @@ describe('inline fdatasync in the log writer', () => {
   it('a failed inline fdatasync fails the log like a failed pooled one', async () => {
     const disk = new MemoryFileSystem();
     const c = countingFs(disk);
-    const log = await Log.open('/l', { fs: c.fs });
+    const log = await Log.open('/l', { fs: c.fs, inlineSyncMaxMs: NEVER_SLOW_MS });
     const next = await warm(log, 0);
     disk.failNextSync('EIO');
     await expect(log.append({ value: value(next) })).rejects.toBeInstanceOf(LogFailedError);
