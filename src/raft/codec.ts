@@ -65,7 +65,7 @@ class Writer extends ByteWriter {
 }
 
 class Reader extends ByteReader {
-  constructor(buf: Buffer) {
+  constructor(buf: Buffer | readonly Buffer[]) {
     super(buf, (detail) => new InvalidArgumentError(`malformed Raft frame: ${detail}`));
   }
   str(): string {
@@ -76,7 +76,7 @@ class Reader extends ByteReader {
   }
   /** Whether bytes remain (optional trailing fields). */
   more(): boolean {
-    return this.pos < this.buf.length;
+    return this.remaining() > 0;
   }
 }
 
@@ -163,8 +163,12 @@ export function encodeMessage(msg: PeerFrame): Buffer {
   return w.frame();
 }
 
-/** Decodes a frame body (without its length prefix). Throws InvalidArgumentError on any malformation. */
-export function decodeMessage(body: Buffer): PeerFrame {
+/**
+ * Decodes a frame body (without its length prefix), whole or in the parts a stream delivered it in
+ * (values are then views of the parts, except those straddling two). Throws InvalidArgumentError
+ * on any malformation.
+ */
+export function decodeMessage(body: Buffer | readonly Buffer[]): PeerFrame {
   const r = new Reader(body);
   const version = r.u8();
   if (version !== CODEC_VERSION) throw new InvalidArgumentError(`unknown Raft codec version ${version}`);

@@ -3,10 +3,9 @@ import { FRAME_HEADER_BYTES } from './codec.js';
 
 /**
  * Splits a byte stream into length-prefixed frames (u32 big-endian length, then the body).
- * Chunks are kept as a list until a frame is complete; then exactly that frame's bytes are joined
- * (a view, no copy, when one chunk holds the whole frame). Bytes of the following frames are never
- * copied along, so each byte is copied at most once. A length above `maxFrameBytes` is a protocol
- * error.
+ * A frame's body is returned as the parts of the chunks it arrived in (views, in order): nothing
+ * is copied here, and `decodeMessage` reads across the parts, so a big AppendEntries's values stay
+ * views of the socket's chunks. A length above `maxFrameBytes` is a protocol error.
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
@@ -15,20 +14,21 @@ export class FrameDecoder {
 
   constructor(private readonly maxFrameBytes: number) {}
 
-  /** Feeds a chunk; returns every frame body it completes. */
-  push(chunk: Buffer): Buffer[] {
+  /** Feeds a chunk; returns the body (as parts) of every frame it completes. */
+  push(chunk: Buffer): Buffer[][] {
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
     }
-    const frames: Buffer[] = [];
+    const frames: Buffer[][] = [];
     while (this.buffered >= FRAME_HEADER_BYTES) {
       const length = this.frameLength();
       if (length > this.maxFrameBytes) {
         throw new InvalidArgumentError(`frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
       }
       if (this.buffered < FRAME_HEADER_BYTES + length) break;
-      frames.push(this.take(FRAME_HEADER_BYTES + length).subarray(FRAME_HEADER_BYTES));
+      this.take(FRAME_HEADER_BYTES);
+      frames.push(this.take(length));
     }
     return frames;
   }
@@ -50,25 +50,22 @@ export class FrameDecoder {
     return this.header.readUInt32BE(0);
   }
 
-  /** Removes and returns the first `n` buffered bytes (n <= buffered). */
-  private take(n: number): Buffer {
+  /** Removes the first `n` buffered bytes (n <= buffered) and returns them as views, in order. */
+  private take(n: number): Buffer[] {
     this.buffered -= n;
-    const first = this.chunks[0] as Buffer;
-    if (first.length >= n) {
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let at = 0;
-    while (at < n) {
+    const parts: Buffer[] = [];
+    for (let left = n; left > 0; ) {
       const c = this.chunks[0] as Buffer;
-      const used = Math.min(c.length, n - at);
-      c.copy(out, at, 0, used);
-      at += used;
-      if (used === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(used);
+      if (c.length <= left) {
+        parts.push(c);
+        this.chunks.shift();
+        left -= c.length;
+      } else {
+        parts.push(c.subarray(0, left));
+        this.chunks[0] = c.subarray(left);
+        left = 0;
+      }
     }
-    return out;
+    return parts;
   }
 }

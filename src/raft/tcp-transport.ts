@@ -159,10 +159,10 @@ export class TcpTransport implements RaftTransport {
     sock.on('close', () => this.inbound.delete(sock));
   }
 
-  private checkHello(body: Buffer): Hello {
+  private checkHello(body: readonly Buffer[]): Hello {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body.toString('utf8'));
+      parsed = JSON.parse(Buffer.concat(body).toString('utf8'));
     } catch {
       throw new InvalidArgumentError('peer hello is not JSON');
     }

@@ -61,33 +61,89 @@ export class ByteWriter {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reads a message given as one buffer or as consecutive parts (the chunks a stream delivered it
+ * in): reads that lie inside one part are views of it; only the few that straddle two parts are
+ * copied.
+ */
 export class ByteReader {
-  protected pos = 0;
+  private readonly parts: readonly Buffer[];
+  private part = 0;
+  /** The current part, and the position in it. */
+  private buf: Buffer;
+  private pos = 0;
+  /** Bytes of the parts before the current one. */
+  private before = 0;
+  /** Bytes not yet read. */
+  private left = 0;
 
   constructor(
-    protected readonly buf: Buffer,
+    input: Buffer | readonly Buffer[],
     /** Makes the error thrown on malformed input. */
     protected readonly malformed: (detail: string) => Error,
-  ) {}
+  ) {
+    this.parts = Buffer.isBuffer(input) ? [input] : input;
+    this.buf = this.parts[0] ?? EMPTY;
+    for (const p of this.parts) this.left += p.length;
+  }
 
-  protected need(n: number): void {
-    if (this.pos + n > this.buf.length) throw this.malformed(`truncated at byte ${this.pos}`);
+  /** Bytes not yet read. */
+  remaining(): number {
+    return this.left;
+  }
+
+  /** The next `n` bytes: a view when they lie in one part, else a copy. */
+  private take(n: number): Buffer {
+    if (n > this.left) throw this.malformed(`truncated at byte ${this.before + this.pos}`);
+    this.left -= n;
+    this.nextPartIfDone();
+    if (this.pos + n <= this.buf.length) {
+      const v = this.buf.subarray(this.pos, this.pos + n);
+      this.pos += n;
+      return v;
+    }
+    const out = Buffer.allocUnsafe(n);
+    for (let at = 0; at < n; ) {
+      this.nextPartIfDone();
+      const k = Math.min(n - at, this.buf.length - this.pos);
+      this.buf.copy(out, at, this.pos, this.pos + k);
+      this.pos += k;
+      at += k;
+    }
+    return out;
+  }
+
+  private nextPartIfDone(): void {
+    while (this.pos >= this.buf.length && this.part < this.parts.length - 1) {
+      this.before += this.buf.length;
+      this.buf = this.parts[++this.part] ?? EMPTY;
+      this.pos = 0;
+    }
+  }
+
+  /** Whether the next `n` bytes lie in the current part (the fast path of the fixed-size reads). */
+  private inPart(n: number): boolean {
+    if (this.pos + n > this.buf.length || n > this.left) return false;
+    this.left -= n;
+    return true;
   }
 
   u8(): number {
-    this.need(1);
-    return this.buf[this.pos++] ?? 0;
+    if (this.inPart(1)) return this.buf[this.pos++] ?? 0;
+    return this.take(1)[0] ?? 0;
   }
 
   u16(): number {
-    this.need(2);
+    if (!this.inPart(2)) return this.take(2).readUInt16BE(0);
     const v = this.buf.readUInt16BE(this.pos);
     this.pos += 2;
     return v;
   }
 
   u32(): number {
-    this.need(4);
+    if (!this.inPart(4)) return this.take(4).readUInt32BE(0);
     const v = this.buf.readUInt32BE(this.pos);
     this.pos += 4;
     return v;
@@ -105,16 +161,13 @@ export class ByteReader {
     return v === 1;
   }
 
-  /** The next `n` bytes (a view). */
+  /** The next `n` bytes (a view, unless they straddle two parts). */
   raw(n: number): Buffer {
-    this.need(n);
-    const v = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
+    return this.take(n);
   }
 
   /** Throws unless every byte was read. */
   end(): void {
-    if (this.pos !== this.buf.length) throw this.malformed(`${this.buf.length - this.pos} trailing bytes`);
+    if (this.left !== 0) throw this.malformed(`${this.left} trailing bytes`);
   }
 }

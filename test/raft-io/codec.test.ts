@@ -74,6 +74,38 @@ describe('raft codec', () => {
     );
   });
 
+  it('decodes a body given in any split into parts exactly as the whole body, values as views where they fit a part', () => {
+    const splits = fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 20 });
+    fc.assert(
+      fc.property(frame, splits, (m, cuts) => {
+        const body = encodeMessage(m).subarray(FRAME_HEADER_BYTES);
+        const parts: Buffer[] = [];
+        for (let pos = 0, i = 0; pos < body.length; i++) {
+          const n = cuts[i % cuts.length] ?? 1;
+          parts.push(body.subarray(pos, pos + n));
+          pos += n;
+        }
+        expect(plain(decodeMessage(parts))).toEqual(plain(m));
+        // Every truncation of the parts is still a typed error.
+        if (parts.length > 1) expect(() => decodeMessage(parts.slice(0, -1))).toThrow(InvalidArgumentError);
+      }),
+      { numRuns: 500 },
+    );
+    // An entry inside one part is a view of it, one across two parts a copy.
+    const e = (n: number): Entry => ({ index: n, term: 1, type: 0, data: Buffer.alloc(100, n) });
+    const ae: Message = { type: 'AppendEntries', from: 'a', to: 'b', term: 1, prevIndex: 0, prevTerm: 0, commit: 0, entries: [e(1), e(2)] };
+    const body = encodeMessage(ae).subarray(FRAME_HEADER_BYTES);
+    const cut = body.length - 50; // inside the second entry's data
+    const got = decodeMessage([body.subarray(0, cut), body.subarray(cut)]);
+    if (got.type !== 'AppendEntries') throw new Error('expected AppendEntries');
+    // Inside `body`'s bytes or not (`.buffer` alone could be a shared Buffer pool slab).
+    const within = (v: Uint8Array | undefined): boolean =>
+      v !== undefined && v.buffer === body.buffer && v.byteOffset >= body.byteOffset && v.byteOffset + v.length <= body.byteOffset + body.length;
+    expect(within(got.entries[0]?.data)).toBe(true);
+    expect(within(got.entries[1]?.data)).toBe(false);
+    expect(Buffer.from(got.entries[1]?.data ?? []).equals(Buffer.alloc(100, 2))).toBe(true);
+  });
+
   it('rejects every truncation of a frame with a typed error', () => {
     fc.assert(
       fc.property(frame, (m) => {
