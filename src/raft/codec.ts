@@ -10,7 +10,7 @@
 import { InvalidArgumentError, type ProducerSequenceProblem } from '../errors.js';
 import { ByteReader, ByteWriter } from '../util/bytes.js';
 import { decodeConfig, encodeConfig } from './core/config.js';
-import { EntryType, type Entry, type SnapshotMeta } from './core/types.js';
+import { EntryType, type AppendEntriesMessage, type Entry, type SnapshotMeta } from './core/types.js';
 import type { ForwardErrorKind, ForwardRequest, ForwardResponse, PeerFrame } from './peer-frames.js';
 
 export const CODEC_VERSION = 1;
@@ -80,21 +80,78 @@ class Reader extends ByteReader {
   }
 }
 
-/** Encodes one frame (length prefix included). */
-export function encodeMessage(msg: PeerFrame): Buffer {
-  const w = new Writer(frameBytesEstimate(msg));
-  w.u32(0); // length, patched below
+/**
+ * The encoded entries of the last few AppendEntries, for the next ones with the same entries (the
+ * same AppendEntries to another follower; a Ready bigger than one message sends several to each
+ * follower in turn, hence more than one slot). Keyed by the first index and the last entry's index
+ * and term: by Raft's log matching property, two runs of entries with those equal are equal, so a
+ * hit is never stale.
+ */
+export class EntriesEncodingCache {
+  private readonly slots: { key: string; body: Buffer }[] = [];
+
+  constructor(private readonly size = 4) {}
+
+  /** `entries` encoded as in an AppendEntries frame (after the count). */
+  encode(entries: readonly Entry[]): Buffer {
+    const first = entries[0];
+    const last = entries[entries.length - 1];
+    if (first === undefined || last === undefined) return Buffer.alloc(0);
+    const key = `${first.index}/${last.index}/${last.term}`;
+    const hit = this.slots.find((s) => s.key === key);
+    if (hit) return hit.body;
+    let bytes = 0;
+    for (const e of entries) bytes += ENTRY_FIXED_BYTES + e.data.length;
+    const w = new Writer(bytes);
+    for (const e of entries) writeEntry(w, e);
+    const body = w.bytes();
+    this.slots.push({ key, body });
+    if (this.slots.length > this.size) this.slots.shift();
+    return body;
+  }
+}
+
+/**
+ * Encodes one frame as parts to be written in order (length prefix included in the first): an
+ * AppendEntries as its header and its entries, the entries from `cache` (encoded once for every
+ * follower that gets the same ones); any other frame as one part.
+ */
+export function encodeFrameParts(msg: PeerFrame, cache: EntriesEncodingCache): Buffer[] {
+  if (msg.type !== 'AppendEntries' || msg.entries.length === 0) return [encodeMessage(msg)];
+  const body = cache.encode(msg.entries);
+  const w = new Writer(128 + Buffer.byteLength(msg.from) + Buffer.byteLength(msg.to));
+  writeHeader(w, msg);
+  writeAppendHeader(w, msg);
+  const header = w.bytes();
+  header.writeUInt32BE(header.length - FRAME_HEADER_BYTES + body.length, 0);
+  return [header, body];
+}
+
+/** The fields every frame starts with; the length prefix is a placeholder, patched at the end. */
+function writeHeader(w: Writer, msg: PeerFrame): void {
+  w.u32(0);
   w.u8(CODEC_VERSION);
   w.u8(KIND_CODE.get(msg.type) ?? 0);
   w.str(msg.from);
   w.str(msg.to);
   w.u64(msg.term);
+}
+
+/** AppendEntries's fields before its entries. */
+function writeAppendHeader(w: Writer, msg: AppendEntriesMessage): void {
+  w.u64(msg.prevIndex);
+  w.u64(msg.prevTerm);
+  w.u64(msg.commit);
+  w.u32(msg.entries.length);
+}
+
+/** Encodes one frame (length prefix included). */
+export function encodeMessage(msg: PeerFrame): Buffer {
+  const w = new Writer(frameBytesEstimate(msg));
+  writeHeader(w, msg);
   switch (msg.type) {
     case 'AppendEntries':
-      w.u64(msg.prevIndex);
-      w.u64(msg.prevTerm);
-      w.u64(msg.commit);
-      w.u32(msg.entries.length);
+      writeAppendHeader(w, msg);
       for (const e of msg.entries) writeEntry(w, e);
       break;
     case 'AppendEntriesResponse':

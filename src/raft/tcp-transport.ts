@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { splitHostPort } from '../config.js';
 import { ClosedError, InvalidArgumentError, errorMessage } from '../errors.js';
-import { decodeMessage, encodeMessage } from './codec.js';
+import { decodeMessage, encodeFrameParts, EntriesEncodingCache } from './codec.js';
 import type { NodeId } from './core/types.js';
 import type { PeerFrame } from './peer-frames.js';
 import { FrameDecoder } from './frame-decoder.js';
@@ -65,6 +65,8 @@ interface Hello {
 export class TcpTransport implements RaftTransport {
   private handler: MessageHandler = () => undefined;
   private readonly peers = new Map<NodeId, OutboundPeer>();
+  /** The same AppendEntries to several followers: their entries are encoded once. */
+  private readonly entriesCache = new EntriesEncodingCache();
   private readonly inbound = new Set<Duplex>();
   private closed = false;
   private readonly log: Logger;
@@ -99,7 +101,7 @@ export class TcpTransport implements RaftTransport {
       peer = new OutboundPeer(msg.to, this.opts, this.log, this.stats);
       this.peers.set(msg.to, peer);
     }
-    peer.enqueue(encodeMessage(msg));
+    peer.enqueue(encodeFrameParts(msg, this.entriesCache));
   }
 
   disconnect(peer: NodeId): void {
@@ -190,7 +192,8 @@ export class TcpTransport implements RaftTransport {
 class OutboundPeer {
   private sock: Duplex | undefined;
   private ready = false;
-  private queue: Buffer[] = [];
+  /** Frames waiting for the connection, each as the parts written in order. */
+  private queue: (readonly Buffer[])[] = [];
   private queuedBytes = 0;
   private backoffMs: number;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -207,18 +210,20 @@ class OutboundPeer {
     this.backoffMs = opts.backoffMinMs ?? 50;
   }
 
-  enqueue(frame: Buffer): void {
+  /** Sends a frame (its parts, in order) now, or queues it whole, or drops it whole. */
+  enqueue(frame: readonly Buffer[]): void {
     if (this.ready && this.sock && this.queue.length === 0) {
       this.stats.sent++;
-      if (!this.sock.write(frame)) this.ready = false;
+      if (!writeFrame(this.sock, frame)) this.ready = false;
       return;
     }
-    if (this.queuedBytes + frame.length > this.maxQueueBytes) {
+    const bytes = frameBytes(frame);
+    if (this.queuedBytes + bytes > this.maxQueueBytes) {
       this.stats.dropped++;
       return;
     }
     this.queue.push(frame);
-    this.queuedBytes += frame.length;
+    this.queuedBytes += bytes;
     if (!this.sock && !this.retryTimer) this.dial();
   }
 
@@ -269,10 +274,10 @@ class OutboundPeer {
   private flush(): void {
     const sock = this.sock;
     while (this.ready && sock && this.queue.length > 0) {
-      const frame = this.queue.shift() as Buffer;
-      this.queuedBytes -= frame.length;
+      const frame = this.queue.shift() as readonly Buffer[];
+      this.queuedBytes -= frameBytes(frame);
       this.stats.sent++;
-      if (!sock.write(frame)) this.ready = false;
+      if (!writeFrame(sock, frame)) this.ready = false;
     }
   }
 
@@ -302,4 +307,20 @@ class OutboundPeer {
     this.sock?.destroy();
     this.sock = undefined;
   }
+}
+
+/** Writes a frame's parts back to back (one writev when there are several); false: buffer full. */
+function writeFrame(sock: Duplex, parts: readonly Buffer[]): boolean {
+  if (parts.length === 1) return sock.write(parts[0]);
+  sock.cork();
+  let ok = true;
+  for (const p of parts) ok = sock.write(p);
+  sock.uncork();
+  return ok;
+}
+
+function frameBytes(parts: readonly Buffer[]): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { decodeMessage, encodeMessage, FRAME_HEADER_BYTES, frameBytesEstimate } from '../../src/raft/codec.js';
+import { decodeMessage, encodeFrameParts, encodeMessage, EntriesEncodingCache, FRAME_HEADER_BYTES, frameBytesEstimate } from '../../src/raft/codec.js';
 import type { Entry, EntryType, Message } from '../../src/raft/core/types.js';
 import type { ForwardErrorKind, PeerFrame } from '../../src/raft/peer-frames.js';
 
@@ -104,6 +104,24 @@ describe('raft codec', () => {
     expect(within(got.entries[0]?.data)).toBe(true);
     expect(within(got.entries[1]?.data)).toBe(false);
     expect(Buffer.from(got.entries[1]?.data ?? []).equals(Buffer.alloc(100, 2))).toBe(true);
+  });
+
+  it('encodes a frame in parts to the same bytes, the entries of an AppendEntries shared with the next one for another follower', () => {
+    const cache = new EntriesEncodingCache();
+    fc.assert(
+      fc.property(frame, id, u, u, (m, otherFollower, prevIndex, commit) => {
+        expect(Buffer.concat(encodeFrameParts(m, cache)).equals(encodeMessage(m))).toBe(true);
+        if (m.type !== 'AppendEntries' || m.entries.length === 0) return;
+        // The same entries to another follower, from another position: the cached entries, the
+        // other header.
+        const again: PeerFrame = { ...m, to: otherFollower, prevIndex, commit };
+        const first = encodeFrameParts(m, cache);
+        const second = encodeFrameParts(again, cache);
+        expect(second[1]).toBe(first[1]);
+        expect(Buffer.concat(second).equals(encodeMessage(again))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('rejects every truncation of a frame with a typed error', () => {
