@@ -143,6 +143,11 @@ export class LogApiClient {
    * after the highest offset the log held when the stream started (nothing to read: no records).
    */
   async *consumeStream(offset: number, opts: ConsumeStreamOptions = {}): AsyncGenerator<ConsumedRecord> {
+    for await (const batch of this.consumeBatches(offset, opts)) yield* batch;
+  }
+
+  /** `consumeStream` a server response at a time: each batch in offset order, never empty. */
+  async *consumeBatches(offset: number, opts: ConsumeStreamOptions = {}): AsyncGenerator<ConsumedRecord[]> {
     if (opts.untilOffset !== undefined && opts.untilOffset < offset) return;
     const stream = this.raw.consumeStream({ offset: BigInt(offset), maxBatchRecords: opts.maxBatchRecords ?? 1000, maxBatchBytes: 0, maxWaitMs: 0, linearizable: opts.linearizable ?? false });
     const onAbort = (): void => stream.cancel();
@@ -156,11 +161,18 @@ export class LogApiClient {
       }
       for await (const res of stream as AsyncIterable<{ record?: WireRecord; records: WireRecord[] }>) {
         const records = res.record ? [res.record] : res.records;
+        const batch: ConsumedRecord[] = [];
+        let done = false;
         for (const r of records) {
           const rec = fromWire(r);
-          yield rec;
-          if (rec.offset >= high) return;
+          batch.push(rec);
+          if (rec.offset >= high) {
+            done = true;
+            break;
+          }
         }
+        if (batch.length > 0) yield batch;
+        if (done) return;
       }
     } catch (err) {
       if (!opts.signal?.aborted) throw err;

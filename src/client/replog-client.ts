@@ -24,7 +24,7 @@ import { LogApiClient, type ClientTls, type ConsumeOptions } from './log-client.
 import { ProducePipeline } from './produce-pipeline.js';
 import { ProducerSequencer, type Ticket } from './producer-sequencer.js';
 import { ProduceStreamRunner, type ProduceStreamOptions, type ProduceStreamResult } from './produce-stream-runner.js';
-import { resumableConsume, type ResumableConsumeOptions } from './resumable-consume.js';
+import { resumableConsume, resumableConsumeBatches, type ReadRouting, type ResumableConsumeOptions } from './resumable-consume.js';
 import { CoalescingProducer, defaultCoalescingOptions, type CoalescingOptions } from './coalescing-producer.js';
 import { RetryBudget, defaultRetryPolicy, type RetryPolicy } from './retry-budget.js';
 import { classifyProduceFailure, isOutOfRange, isReadRetryable, leaderHint, producerProblem, type ProduceFailure } from './rpc-status.js';
@@ -176,12 +176,24 @@ export class ReplogClient {
    */
   consumeStream(offset: number, opts: ConsumeStreamOptions = {}): AsyncGenerator<ConsumedRecord> {
     this.checkOpen();
-    const routing = {
+    return resumableConsume(this.readRouting(), offset, { maxBatchRecords: 1000, ...opts });
+  }
+
+  /**
+   * `consumeStream` a batch at a time (as the server sent them, up to 1000 records each): the
+   * cheaper way to read many records, one await per batch instead of one per record.
+   */
+  consumeBatches(offset: number, opts: ConsumeStreamOptions = {}): AsyncGenerator<ConsumedRecord[]> {
+    this.checkOpen();
+    return resumableConsumeBatches(this.readRouting(), offset, { maxBatchRecords: 1000, ...opts });
+  }
+
+  private readRouting(): ReadRouting {
+    return {
       readTarget: () => this.readTarget(),
       nodeFailed: (addr: string, err: unknown) => this.nodeFailed(addr, err),
       budget: (operation: string) => this.budget(operation),
     };
-    return resumableConsume(routing, offset, { maxBatchRecords: 1000, ...opts });
   }
 
   /** The members as a node reports them now (a fresh GetServers). */

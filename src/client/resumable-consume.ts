@@ -31,6 +31,11 @@ export interface ResumableConsumeOptions {
 }
 
 export async function* resumableConsume(routing: ReadRouting, offset: number, opts: ResumableConsumeOptions): AsyncGenerator<ConsumedRecord> {
+  for await (const batch of resumableConsumeBatches(routing, offset, opts)) yield* batch;
+}
+
+/** `resumableConsume` a batch at a time (each never empty, offsets consecutive across batches). */
+export async function* resumableConsumeBatches(routing: ReadRouting, offset: number, opts: ResumableConsumeOptions): AsyncGenerator<ConsumedRecord[]> {
   let next = offset;
   let until: number | undefined;
   let budget = routing.budget('consumeStream');
@@ -43,7 +48,7 @@ export async function* resumableConsume(routing: ReadRouting, offset: number, op
     try {
       const target = await routing.readTarget();
       addr = target.addr;
-      const records = target.node.consumeStream(next, {
+      const batches = target.node.consumeBatches(next, {
         untilHigh: opts.untilHigh === true && until === undefined,
         untilOffset: until,
         onHighOffset: (high) => (until = high),
@@ -51,11 +56,20 @@ export async function* resumableConsume(routing: ReadRouting, offset: number, op
         linearizable: opts.linearizable,
         signal: opts.signal,
       });
-      for await (const r of records) {
-        if (r.offset < next) continue;
-        if (r.offset > next) throw new UnavailableError(`${addr} jumped from offset ${next} to ${r.offset}`);
-        yield r;
-        next = r.offset + 1;
+      for await (const batch of batches) {
+        const accepted: ConsumedRecord[] = [];
+        let jump: UnavailableError | undefined;
+        for (const r of batch) {
+          if (r.offset < next) continue;
+          if (r.offset > next) {
+            jump = new UnavailableError(`${addr} jumped from offset ${next} to ${r.offset}`);
+            break;
+          }
+          accepted.push(r);
+          next = r.offset + 1;
+        }
+        if (accepted.length > 0) yield accepted;
+        if (jump) throw jump;
       }
       if (opts.signal?.aborted || (until !== undefined && next > until)) return;
       failure = new UnavailableError(`${addr} ended the stream at offset ${next}`);

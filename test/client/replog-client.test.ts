@@ -155,6 +155,15 @@ describe('ReplogClient leader changes and retries', () => {
 });
 
 describe('ReplogClient streams', () => {
+  it('consumeBatches yields the server batches in order, never empty, ending at the high offset', async () => {
+    const c = client([cluster.addr('n1')]);
+    await c.produceBatch(values(...Array.from({ length: 23 }, (_, i) => `b${i}`)));
+    const batches: number[][] = [];
+    for await (const batch of c.consumeBatches(2, { maxBatchRecords: 5, untilHigh: true })) batches.push(batch.map((r) => r.offset));
+    expect(batches.map((b) => b.length)).toEqual([5, 5, 5, 5, 1]);
+    expect(batches.flat()).toEqual(Array.from({ length: 21 }, (_, i) => i + 2));
+  });
+
   it('ConsumeStream resumes on another node when its node stops: no gaps, no duplicates', async () => {
     const c = client([cluster.addr('n1')]);
     await c.produceBatch(values(...Array.from({ length: 50 }, (_, i) => `r${i}`)));
