@@ -100,9 +100,7 @@ export class EntriesEncodingCache {
     const key = `${first.index}/${last.index}/${last.term}`;
     const hit = this.slots.find((s) => s.key === key);
     if (hit) return hit.body;
-    let bytes = 0;
-    for (const e of entries) bytes += ENTRY_FIXED_BYTES + e.data.length;
-    const w = new Writer(bytes);
+    const w = new Writer(entriesBytes(entries));
     for (const e of entries) writeEntry(w, e);
     const body = w.bytes();
     this.slots.push({ key, body });
@@ -119,7 +117,7 @@ export class EntriesEncodingCache {
 export function encodeFrameParts(msg: PeerFrame, cache: EntriesEncodingCache): Buffer[] {
   if (msg.type !== 'AppendEntries' || msg.entries.length === 0) return [encodeMessage(msg)];
   const body = cache.encode(msg.entries);
-  const w = new Writer(128 + Buffer.byteLength(msg.from) + Buffer.byteLength(msg.to));
+  const w = new Writer(headerBytesEstimate(msg));
   writeHeader(w, msg);
   writeAppendHeader(w, msg);
   const header = w.bytes();
@@ -339,16 +337,27 @@ function readSnapshot(r: Reader): SnapshotMeta {
   return { index, term, configIndex, config, data: r.bytes32() };
 }
 
+/** Length, version, kind, term, the longest fixed fields of any kind, and the two node ids. */
+function headerBytesEstimate(msg: PeerFrame): number {
+  return 128 + Buffer.byteLength(msg.from) + Buffer.byteLength(msg.to);
+}
+
+/** The exact size of `entries` encoded as in an AppendEntries. */
+function entriesBytes(entries: readonly Entry[]): number {
+  let n = 0;
+  for (const e of entries) n += ENTRY_FIXED_BYTES + e.data.length;
+  return n;
+}
+
 /**
  * An upper bound of the frame's size (exact for the variable parts), so that the writer never
  * grows: growing a big AppendEntries frame would allocate twice its size and copy it once more.
  */
 export function frameBytesEstimate(msg: PeerFrame): number {
-  // Length, version, kind, term, the longest fixed fields of any kind, and the two node ids.
-  let n = 128 + Buffer.byteLength(msg.from) + Buffer.byteLength(msg.to);
+  let n = headerBytesEstimate(msg);
   switch (msg.type) {
     case 'AppendEntries':
-      for (const e of msg.entries) n += ENTRY_FIXED_BYTES + e.data.length;
+      n += entriesBytes(msg.entries);
       break;
     case 'ForwardRequest':
       for (const v of msg.values) n += 4 + v.length;
