@@ -4,7 +4,7 @@ import type { LogState } from './log-state.js';
 import { encodeIndexEntry, INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { encodeRecord, RECORD_HEADER_BYTES, type NewRecord } from './record.js';
 import { InlineSyncGate } from './inline-sync-gate.js';
-import { Scratch } from './scratch.js';
+import { Scratch } from '../util/scratch.js';
 import { Segment } from './segment.js';
 import { unlinkSegments } from './segment-files.js';
 import { SMALL_WRITE_MAX_BYTES } from './store.js';

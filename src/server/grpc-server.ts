@@ -4,14 +4,18 @@
  */
 import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { LogService } from '../gen/log/v1/log.js';
-import { decodeProduceRequest, encodeConsumeResponse, encodeProduceResponse } from './hot-codec.js';
+import { LogService, type ConsumeResponse } from '../gen/log/v1/log.js';
+import { decodeProduceRequest, encodeConsumeResponseInto, encodeProduceResponse } from '../codec/hot-codec.js';
+import { Scratch } from '../util/scratch.js';
 import { tolerantDeserializer } from './wire.js';
 import { createLogService, type LogServiceHandle, type LogServiceOptions } from './log-service.js';
 import { StreamBudget } from './stream-budget.js';
 
 /** Bytes of protobuf framing allowed on top of a message's values. */
 const framingBytes = 64 * 1024;
+
+/** Largest consume response encoded into the reused buffer (bigger ones get their own). */
+const consumeScratchBytes = 16 * 1024 * 1024;
 
 /** Default of GrpcServerOptions.maxConsumeBufferBytes. */
 export const DEFAULT_MAX_CONSUME_BUFFER_BYTES = 128 * 1024 * 1024;
@@ -84,9 +88,19 @@ export class GrpcApiServer {
 
 /**
  * LogService whose request deserializers never throw (see MalformedRequest), with the hand-written
- * codecs of hot-codec.ts on the hot messages (wire-compatible with the generated ones).
+ * codecs of src/codec/hot-codec.ts on the hot messages (wire-compatible with the generated ones).
+ *
+ * Consume responses are encoded into one reused buffer: grpc-js (1.14) copies a response into its
+ * framed message inside `serializeMessage`, right after the serializer returns, and never keeps
+ * the serializer's output. test/server/streams.test.ts checks it: two streams behind a stalled
+ * connection, whose responses wait in HTTP/2 while the other's are encoded, get every record
+ * intact (with grpc-js changed to send the serializer's buffer itself, that test fails). A fresh
+ * megabyte per batch made the encoding copy slow (first touch of new memory) and added
+ * young-generation collections for external memory.
  */
 function tolerantService(): typeof LogService {
+  const scratch = new Scratch(consumeScratchBytes);
+  const encodeConsume = (msg: ConsumeResponse): Buffer => encodeConsumeResponseInto(msg, (n) => scratch.take(n));
   const wrap = <D extends { requestDeserialize: (b: Buffer) => unknown }>(d: D): D => ({
     ...d,
     requestDeserialize: tolerantDeserializer(d.requestDeserialize),
@@ -94,8 +108,8 @@ function tolerantService(): typeof LogService {
   const fastProduce = { requestDeserialize: tolerantDeserializer(decodeProduceRequest), responseSerialize: encodeProduceResponse };
   return {
     produce: { ...LogService.produce, ...fastProduce },
-    consume: { ...wrap(LogService.consume), responseSerialize: encodeConsumeResponse },
-    consumeStream: { ...wrap(LogService.consumeStream), responseSerialize: encodeConsumeResponse },
+    consume: { ...wrap(LogService.consume), responseSerialize: encodeConsume },
+    consumeStream: { ...wrap(LogService.consumeStream), responseSerialize: encodeConsume },
     produceStream: { ...LogService.produceStream, ...fastProduce },
     getServers: wrap(LogService.getServers),
   };

@@ -5,7 +5,7 @@ import { segmentFileName } from '../../src/log/file-header.js';
 import { Log } from '../../src/log/log.js';
 import { MemoryFileSystem } from '../../src/log/memory-fs.js';
 import { RECORD_HEADER_BYTES } from '../../src/log/record.js';
-import { Scratch } from '../../src/log/scratch.js';
+import { Scratch } from '../../src/util/scratch.js';
 import { value } from './helpers.js';
 
 // The fast paths of docs/format.md: group commit that fills its groups, the reader's read-ahead,

@@ -4,6 +4,7 @@
  * ConsumeStream's batched writes keep order for a client that starts reading late.
  */
 import { ChannelCredentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogClient, type ConsumeResponse, type ProduceRequest, type ProduceResponse } from '../../src/gen/log/v1/log.js';
 import type { ConsumedRecord, ReadBatchLimits } from '../../src/replicated-log.js';
@@ -132,3 +133,115 @@ describe('ConsumeStream with a client that does not read at first', () => {
     expect(seen).toBe(total);
   });
 });
+
+describe('ConsumeStream behind a stalled connection', () => {
+  // The server encodes every response into one reused buffer (src/server/grpc-server.ts). That is
+  // safe because grpc-js copies a response into its framed message before the serializer runs
+  // again (a call writes its next response only after the previous write completed, so the
+  // danger is another call's response). Two streams share a connection that takes nothing (a
+  // proxy stops passing the server's bytes): their responses wait in the server's HTTP/2 layer
+  // while the other stream's are encoded, and every one must still arrive with its own bytes.
+  it.each([
+    ['one record per message', 0],
+    ['batches', 50],
+  ])('%s: every queued response of two streams arrives intact', async (_name, maxBatchRecords) => {
+    const log = new CountingLog();
+    server = await startTestServer({ log });
+    const proxy = await StallingProxy.start(server.addr);
+    raw = new LogClient(proxy.addr, ChannelCredentials.createInsecure());
+    // 12 MiB per stream: more than loopback socket buffers and a stream's send budget (8 MiB) hold.
+    const total = 24_000;
+    const valueOf = (i: number): Buffer => Buffer.concat([Buffer.from(`record ${i};`), Buffer.alloc(1000, i % 251)]);
+    for (let i = 0; i < total; i += 1000) await log.append(Array.from({ length: 1000 }, (_, j) => valueOf(i + j)));
+    const starts = [0, total / 2];
+    const streams = starts.map((offset) =>
+      raw!.consumeStream({ offset: BigInt(offset), maxBatchRecords, maxBatchBytes: 0, maxWaitMs: 0, linearizable: false }, new Metadata()),
+    );
+    // Wait until the server stops reading (its sends are stuck), then let the bytes through.
+    let before = -1;
+    const deadline = Date.now() + 10_000;
+    while (log.recordsRead === 0 || log.recordsRead !== before) {
+      if (Date.now() > deadline) throw new Error('the server kept reading behind a stalled connection');
+      before = log.recordsRead;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(log.recordsRead).toBeLessThan(total); // both streams are stuck before their ends
+    proxy.release();
+    const want = total / 2;
+    try {
+      const seen = await Promise.all(
+        streams.map(
+          (stream, k) =>
+            new Promise<number>((resolve, reject) => {
+              let next = starts[k]!;
+              stream.on('error', reject);
+              stream.on('end', () => reject(new Error(`stream ${k} ended at ${next}`)));
+              stream.on('data', (m: ConsumeResponse) => {
+                for (const r of m.record ? [m.record] : m.records) {
+                  if (Number(r.offset) !== next || !r.value.equals(valueOf(next))) reject(new Error(`stream ${k}, record ${next}: got offset ${r.offset}, value ${r.value.subarray(0, 16).toString()}`));
+                  if (++next === starts[k]! + want) resolve(next - starts[k]!);
+                }
+              });
+            }),
+        ),
+      );
+      expect(seen).toEqual([want, want]);
+    } finally {
+      for (const stream of streams) stream.cancel();
+      proxy.close();
+    }
+  });
+});
+
+const passBeforeStallBytes = 64 * 1024;
+
+/** Forwards TCP to `target`; from it, only the first `passBeforeStallBytes` until `release()`. */
+class StallingProxy {
+  private readonly sockets = new Set<net.Socket>();
+  private readonly upstreams: net.Socket[] = [];
+  private released = false;
+
+  private constructor(
+    private readonly listener: net.Server,
+    readonly addr: string,
+  ) {}
+
+  static async start(target: string): Promise<StallingProxy> {
+    const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+    let proxy: StallingProxy | undefined;
+    const listener = net.createServer((down) => {
+      const up = net.connect(port, host);
+      proxy!.track(down, up);
+      down.pipe(up);
+      // The connection's set-up and the first bytes of the stream pass, then nothing until release.
+      let passed = 0;
+      up.on('data', (chunk: Buffer) => {
+        down.write(chunk);
+        passed += chunk.length;
+        if (passed >= passBeforeStallBytes && !proxy!.released) up.pause();
+      });
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const address = listener.address() as net.AddressInfo;
+    proxy = new StallingProxy(listener, `127.0.0.1:${address.port}`);
+    return proxy;
+  }
+
+  release(): void {
+    this.released = true;
+    for (const up of this.upstreams) up.resume();
+  }
+
+  close(): void {
+    for (const s of this.sockets) s.destroy();
+    this.listener.close();
+  }
+
+  private track(down: net.Socket, up: net.Socket): void {
+    this.upstreams.push(up);
+    for (const s of [down, up]) {
+      this.sockets.add(s);
+      s.on('error', () => undefined);
+    }
+  }
+}
