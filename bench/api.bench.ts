@@ -33,7 +33,7 @@ import {
 } from '@grpc/grpc-js';
 import * as hdr from 'hdr-histogram-js';
 import { Agent } from '../src/agent/agent.js';
-import { LogApiClient } from '../src/client/log-client.js';
+import { CLIENT_CHANNEL_DEFAULTS, LogApiClient } from '../src/client/log-client.js';
 import { loadAgentConfig } from '../src/config.js';
 import type { ConsumeResponse, ProduceRequest, ProduceResponse } from '../src/gen/log/v1/log.js';
 import { Log, parseSyncPolicy } from '../src/log/index.js';
@@ -145,8 +145,9 @@ async function startEcho(dir: string): Promise<{ client: EchoClient; close: () =
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
-  const Echo = makeGenericClientConstructor(echoDef, 'bench.Echo') as unknown as new (a: string, c: ChannelCredentials) => EchoClient;
-  const client = new Echo(`127.0.0.1:${port}`, ChannelCredentials.createInsecure());
+  const Echo = makeGenericClientConstructor(echoDef, 'bench.Echo') as unknown as new (a: string, c: ChannelCredentials, o: object) => EchoClient;
+  // The replog client's channel options (its flow-control window), so both sides get the same transport.
+  const client = new Echo(`127.0.0.1:${port}`, ChannelCredentials.createInsecure(), CLIENT_CHANNEL_DEFAULTS);
   return {
     client,
     close: () => {

@@ -14,6 +14,7 @@ import {
 import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Histogram } from './histogram.js';
+import { CLIENT_CHANNEL_DEFAULTS } from '../../src/client/log-client.js';
 
 /** p50 (ms) and rate of write + fdatasync of `bytes` at the end of a file in `dir`. */
 export function fsyncReference(dir: string, bytes = 1024, ms = 1500): { p50Ms: number; perSecond: number } {
@@ -51,8 +52,9 @@ export async function echoUnaryReference(bytes = 1024, ms = 1500): Promise<{ p50
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
-  const Echo = makeGenericClientConstructor(echoDef, 'bench.Echo') as unknown as new (a: string, c: ChannelCredentials) => EchoClient;
-  const client = new Echo(`127.0.0.1:${port}`, ChannelCredentials.createInsecure());
+  const Echo = makeGenericClientConstructor(echoDef, 'bench.Echo') as unknown as new (a: string, c: ChannelCredentials, o: object) => EchoClient;
+  // The replog client's channel options (its flow-control window), so both sides get the same transport.
+  const client = new Echo(`127.0.0.1:${port}`, ChannelCredentials.createInsecure(), CLIENT_CHANNEL_DEFAULTS);
   const req = Buffer.alloc(bytes, 1);
   const call = (): Promise<void> => new Promise((resolve, reject) => client.unary(req, new Metadata(), (e) => (e ? reject(e) : resolve())));
   try {
