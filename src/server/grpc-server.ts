@@ -10,9 +10,13 @@ import { Scratch } from '../util/scratch.js';
 import { tolerantDeserializer } from './wire.js';
 import { createLogService, type LogServiceHandle, type LogServiceOptions } from './log-service.js';
 import { StreamBudget } from './stream-budget.js';
+import { widenConnectionWindows, widenStreamWindow } from './http2-window.js';
 
 /** Bytes of protobuf framing allowed on top of a message's values. */
 const framingBytes = 64 * 1024;
+
+/** HTTP/2 receive window per stream and per connection (HTTP/2's default: 64 KiB); see http2-window.ts. */
+const receiveWindowBytes = 4 * 1024 * 1024;
 
 /** Largest consume response encoded into the reused buffer (bigger ones get their own). */
 const consumeScratchBytes = 16 * 1024 * 1024;
@@ -38,6 +42,8 @@ export class GrpcApiServer {
   private readonly service: LogServiceHandle;
   /** Shared by every ConsumeStream of this server (exposed for metrics and tests). */
   readonly consumeBudget: StreamBudget;
+  /** False when grpc-js's internals changed shape and HTTP/2's 64 KiB windows stay (see http2-window.ts). */
+  readonly receiveWindowWidened: boolean;
   private closing: Promise<void> | undefined;
 
   constructor(opts: GrpcServerOptions) {
@@ -53,8 +59,10 @@ export class GrpcApiServer {
     this.server.addService(tolerantService(), this.service.handlers);
     this.health = new HealthImplementation({ '': 'NOT_SERVING', 'log.v1.Log': 'NOT_SERVING' });
     this.health.addToServer(this.server);
+    const windowed = widenStreamWindow(this.server, receiveWindowBytes);
     // TLS, when configured, is terminated by the mux: grpc-js sees decrypted sockets.
     this.injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
+    this.receiveWindowWidened = windowed && widenConnectionWindows(this.server, receiveWindowBytes);
   }
 
   setServing(serving: boolean): void {
