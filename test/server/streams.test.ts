@@ -5,6 +5,7 @@
  */
 import { ChannelCredentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import net from 'node:net';
+import { splitHostPort } from '../../src/config.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogClient, type ConsumeResponse, type ProduceRequest, type ProduceResponse } from '../../src/gen/log/v1/log.js';
 import type { ConsumedRecord, ReadBatchLimits } from '../../src/replicated-log.js';
@@ -199,31 +200,21 @@ const passBeforeStallBytes = 64 * 1024;
 class StallingProxy {
   private readonly sockets = new Set<net.Socket>();
   private readonly upstreams: net.Socket[] = [];
+  private readonly listener = net.createServer((down) => this.accept(down));
   private released = false;
+  addr = '';
 
   private constructor(
-    private readonly listener: net.Server,
-    readonly addr: string,
+    private readonly host: string,
+    private readonly port: number,
   ) {}
 
   static async start(target: string): Promise<StallingProxy> {
-    const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
-    let proxy: StallingProxy | undefined;
-    const listener = net.createServer((down) => {
-      const up = net.connect(port, host);
-      proxy!.track(down, up);
-      down.pipe(up);
-      // The connection's set-up and the first bytes of the stream pass, then nothing until release.
-      let passed = 0;
-      up.on('data', (chunk: Buffer) => {
-        down.write(chunk);
-        passed += chunk.length;
-        if (passed >= passBeforeStallBytes && !proxy!.released) up.pause();
-      });
-    });
-    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-    const address = listener.address() as net.AddressInfo;
-    proxy = new StallingProxy(listener, `127.0.0.1:${address.port}`);
+    const hp = splitHostPort(target);
+    if (hp === null) throw new Error(`not host:port: ${target}`);
+    const proxy = new StallingProxy(hp.host, hp.port);
+    await new Promise<void>((resolve) => proxy.listener.listen(0, '127.0.0.1', resolve));
+    proxy.addr = `127.0.0.1:${(proxy.listener.address() as net.AddressInfo).port}`;
     return proxy;
   }
 
@@ -237,11 +228,20 @@ class StallingProxy {
     this.listener.close();
   }
 
-  private track(down: net.Socket, up: net.Socket): void {
+  private accept(down: net.Socket): void {
+    const up = net.connect(this.port, this.host);
     this.upstreams.push(up);
     for (const s of [down, up]) {
       this.sockets.add(s);
       s.on('error', () => undefined);
     }
+    down.pipe(up);
+    // The connection's set-up and the first bytes of the stream pass, then nothing until release.
+    let passed = 0;
+    up.on('data', (chunk: Buffer) => {
+      down.write(chunk);
+      passed += chunk.length;
+      if (passed >= passBeforeStallBytes && !this.released) up.pause();
+    });
   }
 }
