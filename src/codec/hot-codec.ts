@@ -197,8 +197,8 @@ function fastRecord(buf: Buffer, pos: number, end: number, cursor: Cursor): Wire
 }
 
 /**
- * The record fields of a message: each tag `singleTag` or `repeatedTag` and a fast Record, until
- * `stop` (a tag that is neither) or the end. Returns where it stopped, or NOT_FAST.
+ * The record fields of a message from `pos` on: each a tag `singleTag` or `repeatedTag` and a
+ * fast Record, up to a tag that is neither or the end. Returns where it stopped, or NOT_FAST.
  */
 function fastRecordFields(buf: Buffer, pos: number, singleTag: number, repeatedTag: number, into: { record: WireRecord | undefined; records: WireRecord[] }, cursor: Cursor): number {
   while (pos < buf.length) {
