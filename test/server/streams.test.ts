@@ -150,10 +150,11 @@ describe('ConsumeStream behind a stalled connection', () => {
     server = await startTestServer({ log });
     const proxy = await StallingProxy.start(server.addr);
     raw = new LogClient(proxy.addr, ChannelCredentials.createInsecure());
-    // 12 MiB per stream: more than loopback socket buffers and a stream's send budget (8 MiB) hold.
-    const total = 24_000;
-    const valueOf = (i: number): Buffer => Buffer.concat([Buffer.from(`record ${i};`), Buffer.alloc(1000, i % 251)]);
-    for (let i = 0; i < total; i += 1000) await log.append(Array.from({ length: 1000 }, (_, j) => valueOf(i + j)));
+    // 24 MiB per stream: more than loopback socket buffers and a stream's send budget (8 MiB plus
+    // the batches read ahead) hold. Records of 16 KiB keep the message count (and the time) low.
+    const total = 3_072;
+    const valueOf = (i: number): Buffer => Buffer.concat([Buffer.from(`record ${i};`), Buffer.alloc(16 * 1024 - 16, i % 251)]);
+    for (let i = 0; i < total; i += 256) await log.append(Array.from({ length: 256 }, (_, j) => valueOf(i + j)));
     const starts = [0, total / 2];
     const streams = starts.map((offset) =>
       raw!.consumeStream({ offset: BigInt(offset), maxBatchRecords, maxBatchBytes: 0, maxWaitMs: 0, linearizable: false }, new Metadata()),
