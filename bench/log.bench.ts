@@ -153,6 +153,16 @@ async function paired<R, L>(warm: () => Promise<unknown>, raw: () => Promise<R> 
   return out;
 }
 
+/** A 1-in-flight append row's figures next to the raw 1 KiB write+fdatasync rate of the same pairs. */
+function againstRawSyncs(m: { raw: number[]; log: AppendRun[] }): Pick<Row, 'unit' | 'values' | 'reference' | 'ratios'> {
+  return {
+    unit: 'appends/s',
+    values: m.log.map((r) => r.appendsPerSec),
+    reference: { name: 'raw write+fdatasync 1 KiB', unit: 'syncs/s', values: m.raw },
+    ratios: m.log.map((r, i) => r.appendsPerSec / (m.raw[i] ?? NaN)),
+  };
+}
+
 async function appendRows(dir: string): Promise<Row[]> {
   const warmMs = Math.max(100, DURATION_MS / 5);
   const one = await paired(
@@ -183,19 +193,13 @@ async function appendRows(dir: string): Promise<Row[]> {
   return [
     {
       name: 'append, sync always, 1 in flight',
-      unit: 'appends/s',
-      values: one.log.map((r) => r.appendsPerSec),
-      reference: { name: 'raw write+fdatasync 1 KiB', unit: 'syncs/s', values: one.raw },
-      ratios: one.log.map((r, i) => r.appendsPerSec / (one.raw[i] ?? NaN)),
+      ...againstRawSyncs(one),
       target: '>= 0.8x',
       note: 'a lone append is fdatasynced on the event-loop thread once 32 flushes in a row took < 2 ms (inlineSyncMaxMs)',
     },
     {
       name: 'append, 1 in flight, pool flush',
-      unit: 'appends/s',
-      values: pooled.log.map((r) => r.appendsPerSec),
-      reference: { name: 'raw write+fdatasync 1 KiB', unit: 'syncs/s', values: pooled.raw },
-      ratios: pooled.log.map((r, i) => r.appendsPerSec / (pooled.raw[i] ?? NaN)),
+      ...againstRawSyncs(pooled),
       note: 'inlineSyncMaxMs 0: every fdatasync on the libuv thread pool (the cost of the cross-thread round trip)',
     },
     {
