@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { PeerFrame } from '../../src/raft/peer-frames.js';
 import { TestCluster, until } from './harness.js';
 
 const SEED = Number(process.env.SEED ?? Date.now() % 100000);
@@ -56,6 +57,36 @@ describe(`replicated log, 3 in-process nodes (seed ${SEED})`, () => {
     );
     await leader.node.close();
     expect(await outcome).toMatch(/closed/);
+  });
+
+  it('answers a produce before telling the followers its commit, and keeps each peer\'s messages in order', async () => {
+    cluster = new TestCluster(['a/1', 'b/1', 'c/1'], SEED);
+    await cluster.startAll();
+    const leader = await cluster.waitForLeader();
+    await leader.rlog.append([Buffer.from('first')]);
+    // Raft index of each produce, pushed as soon as the produce resolves.
+    const answered: number[] = [];
+    const commitOnly: { commit: number; answeredBefore: number[] }[] = [];
+    // Per follower: the last index each AppendEntries covers (never lower than the one before).
+    const sentTo = new Map<string, number[]>();
+    const send = leader.transport.send.bind(leader.transport);
+    leader.transport.send = (m: PeerFrame): void => {
+      if (m.type === 'AppendEntries') {
+        (sentTo.get(m.to) ?? sentTo.set(m.to, []).get(m.to)!).push(m.prevIndex + m.entries.length);
+        if (m.entries.length === 0) commitOnly.push({ commit: m.commit, answeredBefore: [...answered] });
+      }
+      send(m);
+    };
+    for (let i = 0; i < 50; i++) {
+      await leader.rlog.append([Buffer.from(`v${i}`)]);
+      answered.push(leader.node.commitIndex());
+    }
+    // One in flight: each produce's entry is committed by a follower's acknowledgement, and the
+    // leader then tells both followers the new commit index in an AppendEntries without entries.
+    const told = commitOnly.filter((c) => answered.includes(c.commit));
+    expect(told.length).toBeGreaterThanOrEqual(50);
+    for (const c of told) expect(c.answeredBefore, `commit ${c.commit} left before its produce was answered`).toContain(c.commit);
+    for (const [peer, ends] of sentTo) expect(ends, `AppendEntries sent to ${peer}`).toEqual([...ends].sort((x, y) => x - y));
   });
 
   it('forwards a produce from a follower to the leader', async () => {
