@@ -16,6 +16,7 @@ import {
   type GetServersResponse,
   type ProduceRequest, type ProduceResponse, type Record as WireRecord } from '../gen/log/v1/log.js';
 import { splitBatches } from './produce-pipeline.js';
+import { StreamProducer } from './stream-producer.js';
 import type { ConsumedRecord, ProducerRef, ServerInfo } from '../replicated-log.js';
 
 /**
@@ -108,6 +109,8 @@ const waitGraceMs = 5_000;
 export class LogApiClient {
   readonly raw: LogClient;
   private readonly callTimeoutMs: number;
+  private readonly addr: string;
+  private streamProducer: StreamProducer | undefined;
 
   constructor(opts: LogApiClientOptions) {
     const creds = opts.tls
@@ -118,6 +121,7 @@ export class LogApiClient {
     Object.assign(channelOptions, opts.channelOptions);
     this.raw = new FastLogClient(opts.addr, creds, channelOptions);
     this.callTimeoutMs = opts.callTimeoutMs ?? 30_000;
+    this.addr = opts.addr;
   }
 
   /**
@@ -133,6 +137,16 @@ export class LogApiClient {
       sequence: BigInt(producer?.sequence ?? 0),
     });
     return Number(res.offset);
+  }
+
+  /**
+   * produce() as a request on this client's long-lived ProduceStream (opened on first use): the
+   * same answer and errors, at a fraction of a unary call's cost (src/client/stream-producer.ts).
+   * An answer that takes longer than the call timeout fails with an unknown outcome.
+   */
+  produceOnStream(values: readonly Buffer[], producer?: ProducerRef): Promise<number> {
+    this.streamProducer ??= new StreamProducer(() => this.raw.produceStream(), this.addr, this.callTimeoutMs);
+    return this.streamProducer.produce(values, producer);
   }
 
   /** Appends one record in proglog's form (field 1). */
@@ -246,6 +260,7 @@ export class LogApiClient {
   }
 
   close(): void {
+    this.streamProducer?.close();
     this.raw.close();
   }
 

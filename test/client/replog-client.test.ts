@@ -1,7 +1,8 @@
 import { connectivityState, credentials } from '@grpc/grpc-js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OutcomeUnknownError, RetriesExhaustedError, UnavailableError } from '../../src/errors.js';
 import { LogClient } from '../../src/gen/log/v1/log.js';
+import { LogApiClient } from '../../src/client/log-client.js';
 import { ReplogClient, type ReplogClientOptions } from '../../src/client/replog-client.js';
 import type { ConsumedRecord } from '../../src/replicated-log.js';
 import { Prng } from '../../src/util/prng.js';
@@ -53,6 +54,25 @@ describe('ReplogClient routing', () => {
     const servers = await c.servers();
     expect(servers.map((s) => [s.id, s.isLeader])).toEqual([['n1', true], ['n2', false], ['n3', false]]);
     expect(c.leaderAddr()).toBe(cluster.addr('n1'));
+  });
+
+  it('produces on a long-lived ProduceStream by default, and with unary calls when asked to', async () => {
+    const unary = vi.spyOn(LogApiClient.prototype, 'produce');
+    const onStream = vi.spyOn(LogApiClient.prototype, 'produceOnStream');
+    try {
+      const c = client([cluster.addr('n1')]);
+      expect(await c.produce('a')).toBe(0);
+      expect(await c.produceBatch(values('b', 'c'))).toBe(1);
+      expect([onStream.mock.calls.length, unary.mock.calls.length]).toEqual([2, 0]);
+      const u = client([cluster.addr('n2')], { produceOver: 'unary' });
+      expect(await u.produce('d')).toBe(3);
+      expect(await u.produceBatch(values('e', 'f'))).toBe(4);
+      expect([onStream.mock.calls.length, unary.mock.calls.length]).toEqual([2, 2]);
+      expect(await cluster.contents()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    } finally {
+      unary.mockRestore();
+      onStream.mockRestore();
+    }
   });
 
   it('spreads consumes over the followers, never the leader', async () => {

@@ -1,0 +1,136 @@
+/**
+ * Produce requests over one long-lived ProduceStream per node instead of one unary call each.
+ *
+ * A message on an open stream costs grpc-js far less than a unary call, which opens an HTTP/2
+ * stream and sends headers and trailers each time. Measured here at 1 in flight against one node
+ * (sync always): p50 0.50-0.59 ms against 1.02-1.12 ms, and 77-107 us of client CPU per produce
+ * against 380-490 us.
+ *
+ * Answers arrive in request order and are matched to their callers. The server ends the stream at
+ * the first request it refuses, after answering every earlier one (src/server/produce-stream.ts).
+ * So when the stream fails, its status is the answer to the oldest unanswered request. The later
+ * ones were sent, and may have been appended, so their outcome is unknown. A failure that
+ * provably sent nothing (no connection) is passed to every caller as it is. A request left
+ * unanswered for `timeoutMs` abandons the stream the same way: its outcome is unknown.
+ */
+import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import { UnavailableError, asError } from '../errors.js';
+import type { ProduceRequest, ProduceResponse } from '../gen/log/v1/log.js';
+import type { ProducerRef } from '../replicated-log.js';
+import { classifyProduceFailure } from './rpc-status.js';
+
+type Stream = ClientDuplexStream<ProduceRequest, ProduceResponse>;
+
+interface Waiting {
+  resolve: (offset: number) => void;
+  reject: (err: Error) => void;
+  sentAt: number;
+}
+
+/** One open stream and the requests it has not answered yet, oldest first. */
+interface OpenStream {
+  stream: Stream;
+  waiting: Waiting[];
+}
+
+export class StreamProducer {
+  private current: OpenStream | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly open: () => Stream,
+    private readonly addr: string,
+    /** How long a request may wait for its answer before the stream is given up. */
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Appends values in one request on the stream; resolves with the first offset. */
+  produce(values: readonly Buffer[], producer?: ProducerRef): Promise<number> {
+    if (this.closed) return Promise.reject(new UnavailableError(`the client's stream to ${this.addr} is closed`));
+    const s = this.current ?? this.start();
+    return new Promise<number>((resolve, reject) => {
+      s.waiting.push({ resolve, reject, sentAt: Date.now() });
+      s.stream.write({
+        record: undefined,
+        records: values.map((value) => ({ value, offset: 0n, term: 0n, type: 0 })),
+        producerId: producer?.id ?? '',
+        sequence: BigInt(producer?.sequence ?? 0),
+      });
+      if (!this.timer) {
+        this.timer = setTimeout(() => this.checkDeadline(), this.timeoutMs);
+        this.timer.unref();
+      }
+    });
+  }
+
+  /** Requests sent and not answered yet. */
+  inflight(): number {
+    return this.current?.waiting.length ?? 0;
+  }
+
+  /** Gives the stream up: its unanswered requests fail with an unknown outcome. */
+  close(): void {
+    this.closed = true;
+    this.abandon(new UnavailableError(`the client closed its stream to ${this.addr}; the outcome of the request is unknown`));
+  }
+
+  private start(): OpenStream {
+    const stream = this.open();
+    const s: OpenStream = { stream, waiting: [] };
+    this.current = s;
+    stream.on('data', (res: ProduceResponse) => {
+      const w = s.waiting.shift();
+      if (w === undefined) this.fail(s, new UnavailableError(`${this.addr} answered a produce that was not sent`));
+      else w.resolve(Number(res.offset));
+    });
+    stream.on('error', (err: ServiceError) => this.fail(s, err));
+    stream.on('status', () => this.fail(s, new UnavailableError(`${this.addr} ended the produce stream; the outcome of the request is unknown`)));
+    return s;
+  }
+
+  /** The stream failed: `err` answers the oldest unanswered request, the others are unknown. */
+  private fail(s: OpenStream, err: unknown): void {
+    if (this.current === s) this.detach();
+    const waiting = s.waiting.splice(0);
+    if (waiting.length === 0) return;
+    const first = asError(err);
+    const rest = classifyProduceFailure(err) === 'not-sent' ? first : new UnavailableError(`the produce stream to ${this.addr} failed before answering: ${first.message}; the outcome of the request is unknown`);
+    waiting.forEach((w, i) => w.reject(i === 0 ? first : rest));
+  }
+
+  private checkDeadline(): void {
+    this.timer = undefined;
+    const s = this.current;
+    const oldest = s?.waiting[0];
+    if (!s || !oldest) return;
+    const waited = Date.now() - oldest.sentAt;
+    if (waited < this.timeoutMs) {
+      this.timer = setTimeout(() => this.checkDeadline(), this.timeoutMs - waited);
+      this.timer.unref();
+      return;
+    }
+    this.abandon(new UnavailableError(`no answer from ${this.addr} within ${this.timeoutMs} ms; the outcome of the request is unknown`));
+  }
+
+  private abandon(err: Error): void {
+    const s = this.current;
+    if (!s) return;
+    this.detach();
+    s.stream.cancel();
+    this.fail(s, err);
+  }
+
+  /** Later produces open a new stream; this one's events are ignored from now on. */
+  private detach(): void {
+    const s = this.current;
+    this.current = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    s?.stream.removeAllListeners('data');
+    s?.stream.removeAllListeners('status');
+    s?.stream.removeAllListeners('error');
+    // A cancelled stream still emits 'error' (CANCELLED): keep one listener so it is not thrown.
+    s?.stream.on('error', () => undefined);
+  }
+}
