@@ -134,7 +134,13 @@ export function createLogService(opts: LogServiceOptions): LogServiceHandle {
       });
   };
 
-  const streamHandlers = { values: (req: ProduceRequest) => valuesOf(wellFormed(req), limits), append: (values: Buffer[]) => log.append(values), appendIdempotent };
+  const metrics = opts.metrics;
+  const streamHandlers = {
+    values: (req: ProduceRequest) => valuesOf(wellFormed(req), limits),
+    append: (values: Buffer[]) => log.append(values),
+    appendIdempotent,
+    answered: metrics && ((seconds: number) => metrics.observeStreamProduce(seconds)),
+  };
   const streamLimits = { inflightMax: limits.produceStreamInflightMax, maxGroupBytes: limits.maxBatchBytes, maxGroupRecords: limits.maxBatchRecords };
 
   const produceStream = (call: ServerDuplexStream<ProduceRequest, ProduceResponse>): void => {

@@ -20,6 +20,8 @@ export class ServerMetrics {
   private readonly latency: Histogram<'method' | 'code'>;
   private readonly fsync: Histogram;
   private readonly duplicates: Counter;
+  private readonly streamProduces: Counter;
+  private readonly streamProduceLatency: Histogram;
   private statsSource: (() => LogStats) | undefined;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -40,6 +42,19 @@ export class ServerMetrics {
     this.fsync = new Histogram({
       name: 'replog_log_fsync_duration_seconds',
       help: 'Latency of fsync calls of the segmented log',
+      buckets: latencyBuckets,
+      registers,
+    });
+    // A ProduceStream counts once in the per-call metrics, when it ends; the client library keeps
+    // one open for all its produces, so each request on it is counted here too.
+    this.streamProduces = new Counter({
+      name: 'replog_produce_stream_requests_total',
+      help: 'Produce requests answered on ProduceStreams (each request, not each stream)',
+      registers,
+    });
+    this.streamProduceLatency = new Histogram({
+      name: 'replog_produce_stream_request_duration_seconds',
+      help: 'Latency of each produce request on a ProduceStream, from read to answer',
       buckets: latencyBuckets,
       registers,
     });
@@ -76,6 +91,12 @@ export class ServerMetrics {
   observeCall(method: string, code: string, seconds: number): void {
     this.requests.inc({ method, code });
     this.latency.observe({ method, code }, seconds);
+  }
+
+  /** One produce request answered on a ProduceStream, `seconds` after it was read. */
+  observeStreamProduce(seconds: number): void {
+    this.streamProduces.inc();
+    this.streamProduceLatency.observe(seconds);
   }
 
   /** An idempotent produce repeated `records` records already in the log (dedup hits). */

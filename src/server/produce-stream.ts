@@ -28,6 +28,8 @@ export interface ProduceStreamHandlers {
   append: (values: Buffer[]) => Promise<number>;
   /** Appends an idempotent producer's request (ReplicatedLog.appendIdempotent). */
   appendIdempotent: (values: Buffer[], producer: ProducerRef) => Promise<AppendResult>;
+  /** Called for each request answered, with the seconds since it was read. */
+  answered?: (seconds: number) => void;
 }
 
 /** The request's idempotent producer; undefined for a plain produce (empty producer_id). */
@@ -50,6 +52,8 @@ export interface ProduceStreamLimits {
 interface Group {
   values: Buffer[];
   counts: number[];
+  /** When each request was read (performance.now()). */
+  readAt: number[];
   bytes: number;
   outcome?: Promise<Outcome>;
 }
@@ -100,7 +104,12 @@ export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits
           return;
         }
         groups.shift();
-        if (!writeResponses(call, outcome.first, g.counts, outcome.duplicate)) await drained(call);
+        const written = writeResponses(call, outcome.first, g.counts, outcome.duplicate);
+        if (handlers.answered) {
+          const now = performance.now();
+          for (const t of g.readAt) handlers.answered((now - t) / 1000);
+        }
+        if (!written) await drained(call);
         inflight -= g.counts.length;
         if (paused && inflight <= limits.inflightMax / 2) {
           paused = false;
@@ -121,7 +130,7 @@ export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits
         producer = producerOf(req);
       } catch (err) {
         flush();
-        groups.push({ values: [], counts: [1], bytes: 0, outcome: Promise.resolve({ ok: false, err }) });
+        groups.push({ values: [], counts: [1], readAt: [performance.now()], bytes: 0, outcome: Promise.resolve({ ok: false, err }) });
         inflight++;
         kick();
         return;
@@ -132,7 +141,7 @@ export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits
           (r): Outcome => ({ ok: true, first: r.offset, duplicate: r.duplicate }),
           (err: unknown): Outcome => ({ ok: false, err }),
         );
-        groups.push({ values, counts: [values.length], bytes: 0, outcome });
+        groups.push({ values, counts: [values.length], readAt: [performance.now()], bytes: 0, outcome });
         admitted();
         kick();
         return;
@@ -140,12 +149,13 @@ export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits
       const bytes = values.reduce((n, v) => n + v.length, 0);
       if (open && (open.bytes + bytes > limits.maxGroupBytes || open.values.length + values.length > limits.maxGroupRecords)) flush();
       if (!open) {
-        open = { values: [], counts: [], bytes: 0 };
+        open = { values: [], counts: [], readAt: [], bytes: 0 };
         groups.push(open);
         flushTimer = setImmediate(flush);
       }
       for (const v of values) open.values.push(v);
       open.counts.push(values.length);
+      open.readAt.push(performance.now());
       open.bytes += bytes;
       admitted();
     };

@@ -32,9 +32,14 @@ describe('single-node agent', () => {
       const values = Array.from({ length: 100 }, (_, i) => Buffer.from(`value-${i}`.padEnd(100, '.')));
       expect(await client.produce(values)).toBe(0);
       expect((await client.consume(42)).value.toString()).toBe(values[42]!.toString());
+      // Requests on an open ProduceStream are counted one by one (the stream itself only when it ends).
+      expect(await client.produceOnStream([Buffer.from('s1')])).toBe(100);
+      expect(await client.produceOnStream([Buffer.from('s2'), Buffer.from('s3')])).toBe(101);
       const metrics = await (await fetch(`http://${a.metricsAddr()}/metrics`)).text();
       expect(metrics).toMatch(/replog_grpc_requests_total\{method="Produce",code="OK"\} 1/);
-      expect(metrics).toMatch(/replog_log_end_offset 100/);
+      expect(metrics).toMatch(/replog_produce_stream_requests_total 2/);
+      expect(metrics).toMatch(/replog_produce_stream_request_duration_seconds_count 2/);
+      expect(metrics).toMatch(/replog_log_end_offset 103/);
       expect(metrics).toMatch(/replog_log_segments [2-9]/);
       expect(metrics).toMatch(/replog_log_fsync_duration_seconds_count [1-9]/);
       expect(metrics).toMatch(/replog_raft_is_leader 1/);
@@ -53,7 +58,8 @@ describe('single-node agent', () => {
     const again = new LogApiClient({ addr: b.rpcAddr() });
     try {
       expect((await again.consume(99)).value.toString()).toMatch(/^value-99/);
-      expect(await again.produce([Buffer.from('next')])).toBe(100);
+      expect((await again.consume(102)).value.toString()).toBe('s3');
+      expect(await again.produce([Buffer.from('next')])).toBe(103);
     } finally {
       again.close();
     }
