@@ -7,6 +7,8 @@
  * publish the commit index, resolve proposals by (index, term), advance. While one Ready is being
  * persisted, new proposals pile up in the core and go out as the next Ready: group commit end to
  * end (one append + one fsync on the leader, one AppendEntries per follower, for many produces).
+ * A Ready with nothing to persist that moves the commit index is published before its messages
+ * leave (see commitOnly).
  */
 import { ClosedError, DiskFullError, LogFailedError, UnavailableError, asError } from '../errors.js';
 import type { Logger } from '../logger.js';
