@@ -47,7 +47,11 @@ export const defaultServiceLimits: LogServiceOptions['limits'] = {
 export interface LogServiceHandle {
   /** Register with `server.addService(LogService, handlers)`. */
   handlers: LogServer;
-  /** Ends every ConsumeStream with UNAVAILABLE (shutdown: they never end by themselves). */
+  /**
+   * Shutdown, for the streams that never end by themselves: every ConsumeStream ends with
+   * UNAVAILABLE; every ProduceStream stops reading, answers the requests it has read and ends OK
+   * (clients keep one open for all their produces).
+   */
   stopStreams(): void;
 }
 
@@ -56,6 +60,8 @@ export function createLogService(opts: LogServiceOptions): LogServiceHandle {
   const { log, limits } = opts;
   const logger = opts.logger.child({ component: 'api' });
   const consumers = new Set<AbortController>();
+  /** Open ProduceStreams: ended at shutdown once the requests read so far are answered. */
+  const producers = new Set<AbortController>();
 
   const observe = (method: string, started: bigint, err: unknown): void => {
     const code = err === undefined ? Status.OK : toStatus(err).code;
@@ -145,8 +151,11 @@ export function createLogService(opts: LogServiceOptions): LogServiceHandle {
 
   const produceStream = (call: ServerDuplexStream<ProduceRequest, ProduceResponse>): void => {
     const started = process.hrtime.bigint();
+    const finish = new AbortController();
+    producers.add(finish);
     authorized(opts.authorizer, call, 'produce')
-      .then(() => pipeProduces(call, streamHandlers, streamLimits))
+      .then(() => pipeProduces(call, streamHandlers, streamLimits, finish.signal))
+      .finally(() => producers.delete(finish))
       .then(
         () => {
           call.end();
@@ -168,6 +177,7 @@ export function createLogService(opts: LogServiceOptions): LogServiceHandle {
       produceStream,
     },
     stopStreams: () => {
+      for (const ac of producers) ac.abort();
       for (const ac of consumers) ac.abort(new ClosedError('server'));
     },
   };

@@ -60,10 +60,11 @@ interface Group {
 
 /**
  * Feeds requests to `append` in groups as they arrive and writes the responses in order.
- * Resolves when the client half-closes and every response is written; rejects with the first
+ * Resolves when the client half-closes, or `finish` aborts (server shutdown: requests read so far
+ * are answered, later ones are not read), and every response is written; rejects with the first
  * failure (the caller turns it into the stream's status; no response follows it).
  */
-export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits: ProduceStreamLimits): Promise<void> {
+export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits: ProduceStreamLimits, finish?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const groups: Group[] = [];
     let open: Group | undefined;
@@ -166,12 +167,17 @@ export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits
         call.pause();
       }
     };
-    call.on('data', onData);
-    call.once('end', () => {
+    const end = (): void => {
+      if (ended) return;
       ended = true;
+      call.off('data', onData);
       flush();
       kick();
-    });
+    };
+    call.on('data', onData);
+    call.once('end', end);
+    if (finish?.aborted) end();
+    else finish?.addEventListener('abort', end, { once: true });
     call.once('cancelled', () => stop());
     call.once('error', (err: unknown) => stop(err));
   });

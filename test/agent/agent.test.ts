@@ -1,13 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { status as Status, type StatusObject } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import { LogApiClient } from '../../src/client/log-client.js';
 import { loadAgentConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import type { ProduceResponse } from '../../src/gen/log/v1/log.js';
 import { silentLogger } from '../../src/logger.js';
 import { generateCerts, writeAcl } from '../helpers/certs.js';
 import { TempDirs } from '../helpers/temp-dir.js';
+import { until } from '../helpers/wait.js';
 
 const temp = new TempDirs();
 const agents: Agent[] = [];
@@ -62,6 +65,27 @@ describe('single-node agent', () => {
       expect(await again.produce([Buffer.from('next')])).toBe(103);
     } finally {
       again.close();
+    }
+  });
+
+  it('shutdown answers what an open ProduceStream has read, then ends it OK instead of waiting for the client', async () => {
+    // Longer than the test's own timeout: a stream left open would make close() hang until then.
+    const a = await start({ dataDir: await temp.make(), bootstrap: true, shutdownTimeoutMs: 3_600_000 });
+    const client = new LogApiClient({ addr: a.rpcAddr() });
+    try {
+      expect(await client.produce([Buffer.from('first')])).toBe(0);
+      const stream = client.raw.produceStream();
+      const answers: number[] = [];
+      stream.on('data', (res: ProduceResponse) => answers.push(Number(res.offset)));
+      stream.on('error', () => undefined);
+      const ended = new Promise<StatusObject>((resolve) => stream.on('status', resolve));
+      for (const v of ['a', 'b']) stream.write({ record: undefined, records: [{ value: Buffer.from(v), offset: 0n, term: 0n, type: 0 }], producerId: '', sequence: 0n });
+      await until(() => answers.length === 2, 'both requests answered');
+      await a.close();
+      expect((await ended).code).toBe(Status.OK);
+      expect(answers).toEqual([1, 2]);
+    } finally {
+      client.close();
     }
   });
 
