@@ -59,10 +59,13 @@ export interface ReplogClientOptions {
    */
   coalesce?: Partial<CoalescingOptions> | false;
   /**
-   * How produce() and produceBatch() reach the leader: 'stream' (default) sends each request on
-   * one long-lived ProduceStream per node, 'unary' makes one Produce call per request. The
-   * answers, errors and retries are the same; a stream message costs grpc-js a fraction of a
-   * unary call (about half the latency at 1 in flight, docs/performance.md).
+   * How produce() and produceBatch() reach the leader: 'stream' sends each request on one
+   * long-lived ProduceStream per node, 'unary' makes one Produce call per request. Default:
+   * 'stream' for the idempotent producer, 'unary' with `idempotent: false`. A stream message
+   * costs grpc-js a fraction of a unary call (about half the latency at 1 in flight,
+   * docs/performance.md), but a request that fails on the stream ends it, and the requests in
+   * flight beside it get an unknown outcome: the idempotent producer resends those safely (as
+   * unary calls), a plain producer would fail them or, with retryUnknown, append them twice.
    */
   produceOver?: 'stream' | 'unary';
   /** Jitter source in [0, 1) (tests pass a seeded one). Default Math.random. */
@@ -93,6 +96,8 @@ export class ReplogClient {
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly sequencer = new ProducerSequencer();
   private readonly coalescer: CoalescingProducer | undefined;
+  /** First attempts of produces go on the node's ProduceStream (see `produceOver`). */
+  private readonly produceOnStream: boolean;
   private closed = false;
 
   constructor(private readonly opts: ReplogClientOptions) {
@@ -102,6 +107,7 @@ export class ReplogClient {
     this.topology = new Topology(opts.addrs, opts.suspectMs ?? 5_000);
     this.retryPolicy = { ...defaultRetryPolicy, ...opts.retry };
     this.logger = (opts.logger ?? silentLogger()).child({ component: 'client' });
+    this.produceOnStream = (opts.produceOver ?? (opts.idempotent === false ? 'unary' : 'stream')) === 'stream';
     if (opts.coalesce !== false) this.coalescer = new CoalescingProducer((values) => this.produceBatch(values), { ...defaultCoalescingOptions, ...opts.coalesce });
   }
 
@@ -124,8 +130,10 @@ export class ReplogClient {
     if (this.opts.idempotent !== false) return this.produceIdempotent(values);
     const retryUnknown = opts.retryUnknown ?? this.opts.retryUnknown ?? false;
     const budget = this.budget('produce');
+    let first = true;
     while (budget.next()) {
-      const attempt = await this.tryProduce(values);
+      const attempt = await this.tryProduce(values, undefined, first);
+      first = false;
       if (attempt.ok) return attempt.value;
       if (attempt.kind === 'final' || (attempt.kind === 'unknown' && !retryUnknown)) throw attempt.err;
       if (attempt.kind === 'unknown') this.logger.warn({ err: errorMessage(attempt.err) }, 'retrying a produce whose outcome is unknown (retryUnknown)');
@@ -263,8 +271,10 @@ export class ReplogClient {
     let unknown: OutcomeUnknownError | undefined;
     try {
       const budget = this.budget('produce');
+      let first = true;
       while (budget.next()) {
-        const attempt = await this.tryProduce(values, take);
+        const attempt = await this.tryProduce(values, take, first);
+        first = false;
         if (attempt.ok) {
           appended = true;
           return attempt.value;
@@ -296,7 +306,12 @@ export class ReplogClient {
     return ticket;
   }
 
-  private async tryProduce(values: readonly Buffer[], ticket?: () => Ticket): Promise<Attempt<number>> {
+  /**
+   * One attempt. `onStream`: on the node's ProduceStream (first attempts, unless produceOver is
+   * 'unary'); retries are unary calls, so the requests a failed stream left unknown do not end
+   * the next stream too (a gap refusal, say, while the retries arrive out of order).
+   */
+  private async tryProduce(values: readonly Buffer[], ticket: (() => Ticket) | undefined, onStream: boolean): Promise<Attempt<number>> {
     let addr: string;
     try {
       addr = await this.leaderTarget();
@@ -311,7 +326,7 @@ export class ReplogClient {
     }
     try {
       const producer = ticket?.();
-      const offset = this.opts.produceOver === 'unary' ? await node.produce(values, producer) : await node.produceOnStream(values, producer);
+      const offset = onStream && this.produceOnStream ? await node.produceOnStream(values, producer) : await node.produce(values, producer);
       return { ok: true, value: offset };
     } catch (err) {
       const kind = classifyProduceFailure(err);

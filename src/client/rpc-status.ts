@@ -54,6 +54,14 @@ export function leaderHint(err: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
 
+/** Trailing metadata of a ProduceStream ended by a request's own failure (the server's REQUEST_FAILED_METADATA_KEY). */
+export const REQUEST_FAILED_METADATA_KEY = 'replog-request-failed';
+
+/** Whether a ProduceStream's status is the answer of its oldest unanswered request (not a failure of the whole stream). */
+export function isRequestFailure(err: unknown): boolean {
+  return isServiceError(err) && err.metadata?.get(REQUEST_FAILED_METADATA_KEY)[0] === '1';
+}
+
 /** Trailing metadata of a refused idempotent produce (the server's PRODUCER_PROBLEM_METADATA_KEY). */
 export const PRODUCER_PROBLEM_METADATA_KEY = 'replog-producer-problem';
 

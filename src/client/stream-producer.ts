@@ -7,19 +7,28 @@
  * against 380-490 us.
  *
  * Answers arrive in request order and are matched to their callers. The server ends the stream at
- * the first request it refuses, after answering every earlier one (src/server/produce-stream.ts).
- * So when the stream fails, its status is the answer to the oldest unanswered request. The later
- * ones were sent, and may have been appended, so their outcome is unknown. A failure that
- * provably sent nothing (no connection) is passed to every caller as it is. A request left
- * unanswered for `timeoutMs` abandons the stream the same way: its outcome is unknown.
+ * the first request that fails, after answering every earlier one, and marks that status as the
+ * request's own answer (REQUEST_FAILED_METADATA_KEY): it goes to the oldest unanswered request.
+ * The later ones were sent and may have been appended: their outcome is unknown. A status without
+ * the mark failed the whole stream (grpc-js refused a message, the connection broke): every
+ * unanswered request's outcome is unknown, except when nothing was sent (no connection), which
+ * every caller gets as it is. A request left unanswered for `timeoutMs` abandons the stream: its
+ * outcome is unknown. The caller retries such requests as unary calls (ReplogClient), so one
+ * failure does not cascade through a new stream.
+ *
+ * A stream idle for IDLE_END_MS is half-closed (it would keep the process and the connection
+ * alive); close() half-closes too, and the requests in flight still get their answers.
  */
 import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { UnavailableError, asError } from '../errors.js';
 import type { ProduceRequest, ProduceResponse } from '../gen/log/v1/log.js';
 import type { ProducerRef } from '../replicated-log.js';
-import { classifyProduceFailure } from './rpc-status.js';
+import { classifyProduceFailure, isRequestFailure } from './rpc-status.js';
 
 type Stream = ClientDuplexStream<ProduceRequest, ProduceResponse>;
+
+/** A stream with nothing in flight for this long is half-closed; the next produce opens another. */
+export const IDLE_END_MS = 1_000;
 
 interface Waiting {
   resolve: (offset: number) => void;
@@ -36,6 +45,7 @@ interface OpenStream {
 export class StreamProducer {
   private current: OpenStream | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -49,6 +59,8 @@ export class StreamProducer {
   produce(values: readonly Buffer[], producer?: ProducerRef): Promise<number> {
     if (this.closed) return Promise.reject(new UnavailableError(`the client's stream to ${this.addr} is closed`));
     const s = this.current ?? this.start();
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     return new Promise<number>((resolve, reject) => {
       s.waiting.push({ resolve, reject, sentAt: Date.now() });
       s.stream.write({
@@ -69,10 +81,10 @@ export class StreamProducer {
     return this.current?.waiting.length ?? 0;
   }
 
-  /** Gives the stream up: its unanswered requests fail with an unknown outcome. */
+  /** Half-closes the stream: requests in flight still get their answers; later produces are refused. */
   close(): void {
     this.closed = true;
-    this.abandon(new UnavailableError(`the client closed its stream to ${this.addr}; the outcome of the request is unknown`));
+    this.endGracefully();
   }
 
   private start(): OpenStream {
@@ -81,22 +93,55 @@ export class StreamProducer {
     this.current = s;
     stream.on('data', (res: ProduceResponse) => {
       const w = s.waiting.shift();
-      if (w === undefined) this.fail(s, new UnavailableError(`${this.addr} answered a produce that was not sent`));
-      else w.resolve(Number(res.offset));
+      if (w === undefined) {
+        this.fail(s, new UnavailableError(`${this.addr} answered a produce that was not sent`));
+        return;
+      }
+      w.resolve(Number(res.offset));
+      if (s.waiting.length === 0 && this.current === s && !this.idleTimer) {
+        this.idleTimer = setTimeout(() => {
+          this.idleTimer = undefined;
+          if (this.current === s && s.waiting.length === 0) this.endGracefully();
+        }, IDLE_END_MS);
+        this.idleTimer.unref();
+      }
     });
     stream.on('error', (err: ServiceError) => this.fail(s, err));
     stream.on('status', () => this.fail(s, new UnavailableError(`${this.addr} ended the produce stream; the outcome of the request is unknown`)));
     return s;
   }
 
-  /** The stream failed: `err` answers the oldest unanswered request, the others are unknown. */
+  /**
+   * The stream ended with `err` (or without a status, for requests never answered): a request's
+   * own failure answers the oldest unanswered request, anything else leaves them all unknown.
+   */
   private fail(s: OpenStream, err: unknown): void {
     if (this.current === s) this.detach();
     const waiting = s.waiting.splice(0);
     if (waiting.length === 0) return;
-    const first = asError(err);
-    const rest = classifyProduceFailure(err) === 'not-sent' ? first : new UnavailableError(`the produce stream to ${this.addr} failed before answering: ${first.message}; the outcome of the request is unknown`);
-    waiting.forEach((w, i) => w.reject(i === 0 ? first : rest));
+    const cause = asError(err);
+    const notSent = classifyProduceFailure(err) === 'not-sent';
+    const unknown = notSent ? cause : new UnavailableError(`the produce stream to ${this.addr} ended before answering (${cause.message}); the outcome of the request is unknown`);
+    const first = notSent || isRequestFailure(err) ? cause : unknown;
+    waiting.forEach((w, i) => w.reject(i === 0 ? first : unknown));
+  }
+
+  /** Half-closes the current stream: it keeps its listeners until the server ends it. */
+  private endGracefully(): void {
+    const s = this.current;
+    if (!s) return;
+    this.current = undefined;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    s.stream.end();
+    if (s.waiting.length === 0) return;
+    // The deadline timer follows the current stream only: this one gets its own.
+    const t = setTimeout(() => {
+      if (s.waiting.length === 0) return;
+      s.stream.cancel();
+      this.fail(s, new UnavailableError(`no answer from ${this.addr} within ${this.timeoutMs} ms; the outcome of the request is unknown`));
+    }, this.timeoutMs);
+    t.unref();
   }
 
   private checkDeadline(): void {
@@ -127,6 +172,8 @@ export class StreamProducer {
     this.current = undefined;
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     s?.stream.removeAllListeners('data');
     s?.stream.removeAllListeners('status');
     s?.stream.removeAllListeners('error');

@@ -21,7 +21,7 @@ import { consumeOne, remainingMs, type ConsumeWaitLimits } from './consume-one.j
 import { streamRecords, type ConsumeStreamLimits } from './consume-stream.js';
 import type { ServerMetrics } from './metrics.js';
 import { pipeProduces, producerOf } from './produce-stream.js';
-import { isInternal, toStatus } from './status.js';
+import { isInternal, REQUEST_FAILED_METADATA_KEY, toStatus } from './status.js';
 import { recordToWire, valuesOf, wellFormed, type RecordLimits } from './wire.js';
 
 export interface LogServiceOptions {
@@ -153,8 +153,12 @@ export function createLogService(opts: LogServiceOptions): LogServiceHandle {
     const started = process.hrtime.bigint();
     const finish = new AbortController();
     producers.add(finish);
+    let piped = false;
     authorized(opts.authorizer, call, 'produce')
-      .then(() => pipeProduces(call, streamHandlers, streamLimits, finish.signal))
+      .then(() => {
+        piped = true;
+        return pipeProduces(call, streamHandlers, streamLimits, finish.signal);
+      })
       .finally(() => producers.delete(finish))
       .then(
         () => {
@@ -162,7 +166,9 @@ export function createLogService(opts: LogServiceOptions): LogServiceHandle {
           observe('ProduceStream', started, undefined);
         },
         (err: unknown) => {
-          call.emit('error', toStatus(err));
+          const st = toStatus(err);
+          if (piped) st.metadata.set(REQUEST_FAILED_METADATA_KEY, '1');
+          call.emit('error', st);
           observe('ProduceStream', started, err);
         },
       );

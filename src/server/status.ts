@@ -23,6 +23,12 @@ import {
 
 /** Trailing metadata key naming the leader's address on UNAVAILABLE, when it is known. */
 export const LEADER_METADATA_KEY = 'replog-leader';
+/**
+ * Trailing metadata of a ProduceStream ended by a request's own failure: the status is the answer
+ * of the oldest request not answered yet (the requests after it were not answered either).
+ * Without it, the stream failed as a whole (grpc-js refused a message, the connection broke...).
+ */
+export const REQUEST_FAILED_METADATA_KEY = 'replog-request-failed';
 /** Trailing metadata of a refused idempotent produce: the problem (gap, unknown-producer, too-old) ... */
 export const PRODUCER_PROBLEM_METADATA_KEY = 'replog-producer-problem';
 /** ... and the sequence the server expected. */

@@ -56,7 +56,7 @@ describe('ReplogClient routing', () => {
     expect(c.leaderAddr()).toBe(cluster.addr('n1'));
   });
 
-  it('produces on a long-lived ProduceStream by default, and with unary calls when asked to', async () => {
+  it('produces on a long-lived ProduceStream by default, and with unary calls when asked to or as a plain producer', async () => {
     const unary = vi.spyOn(LogApiClient.prototype, 'produce');
     const onStream = vi.spyOn(LogApiClient.prototype, 'produceOnStream');
     try {
@@ -68,7 +68,11 @@ describe('ReplogClient routing', () => {
       expect(await u.produce('d')).toBe(3);
       expect(await u.produceBatch(values('e', 'f'))).toBe(4);
       expect([onStream.mock.calls.length, unary.mock.calls.length]).toEqual([2, 2]);
-      expect(await cluster.contents()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+      // A plain producer cannot resend what a failed stream left unknown: unary calls by default.
+      const plain = client([cluster.addr('n3')], { idempotent: false });
+      expect(await plain.produce('g')).toBe(6);
+      expect([onStream.mock.calls.length, unary.mock.calls.length]).toEqual([2, 3]);
+      expect(await cluster.contents()).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
     } finally {
       unary.mockRestore();
       onStream.mockRestore();

@@ -3,16 +3,20 @@ import { Metadata, status as Status, type ClientDuplexStream, type ServiceError 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UnavailableError } from '../../src/errors.js';
 import type { ProduceRequest, ProduceResponse } from '../../src/gen/log/v1/log.js';
-import { classifyProduceFailure } from '../../src/client/rpc-status.js';
-import { StreamProducer } from '../../src/client/stream-producer.js';
+import { classifyProduceFailure, REQUEST_FAILED_METADATA_KEY } from '../../src/client/rpc-status.js';
+import { IDLE_END_MS, StreamProducer } from '../../src/client/stream-producer.js';
 
 /** A ProduceStream's client side: records what is written; the test plays the server. */
 class FakeStream extends EventEmitter {
   readonly written: ProduceRequest[] = [];
   cancelled = false;
+  ended = false;
   write(req: ProduceRequest): boolean {
     this.written.push(req);
     return true;
+  }
+  end(): void {
+    this.ended = true;
   }
   cancel(): void {
     this.cancelled = true;
@@ -22,11 +26,20 @@ class FakeStream extends EventEmitter {
     const res: ProduceResponse = { offset: BigInt(offset), count, duplicate: false };
     this.emit('data', res);
   }
-  /** grpc-js's order for a non-OK status: 'error', then 'status'. */
-  fail(code: Status, details: string): void {
-    const err: ServiceError = Object.assign(new Error(`${code} ${Status[code]}: ${details}`), { code, details, metadata: new Metadata() });
+  /**
+   * grpc-js's order for a non-OK status: 'error', then 'status'. `requestFailure`: the server's
+   * mark that the status answers the oldest unanswered request.
+   */
+  fail(code: Status, details: string, requestFailure = false): void {
+    const metadata = new Metadata();
+    if (requestFailure) metadata.set(REQUEST_FAILED_METADATA_KEY, '1');
+    const err: ServiceError = Object.assign(new Error(`${code} ${Status[code]}: ${details}`), { code, details, metadata });
     this.emit('error', err);
-    this.emit('status', { code, details, metadata: err.metadata });
+    this.emit('status', { code, details, metadata });
+  }
+  /** The server ended the stream with OK. */
+  finish(): void {
+    this.emit('status', { code: Status.OK, details: '', metadata: new Metadata() });
   }
 }
 
@@ -78,7 +91,7 @@ describe('StreamProducer', () => {
     const refused = outcome(p.produce(v('b')));
     const later = outcome(p.produce(v('c')));
     streams[0]?.answer(0);
-    streams[0]?.fail(Status.INVALID_ARGUMENT, 'record too large');
+    streams[0]?.fail(Status.INVALID_ARGUMENT, 'record too large', true);
     expect(await first).toBe(0);
     const [r, l] = [await refused, await later];
     expect(r).toMatchObject({ code: Status.INVALID_ARGUMENT });
@@ -89,6 +102,17 @@ describe('StreamProducer', () => {
     expect(streams).toHaveLength(2);
     streams[1]?.answer(1);
     expect(await next).toBe(1);
+  });
+
+  it('a status without the server\'s mark failed the whole stream: every unanswered request is unknown', async () => {
+    const { p, streams } = producer();
+    const all = [outcome(p.produce(v('a'))), outcome(p.produce(v('b')))];
+    // e.g. grpc-js refusing an oversized message: the oldest request may well have been appended.
+    streams[0]?.fail(Status.RESOURCE_EXHAUSTED, 'Received message larger than max');
+    for (const o of await Promise.all(all)) {
+      expect(o).toBeInstanceOf(UnavailableError);
+      expect(classifyProduceFailure(o)).toBe('unknown');
+    }
   });
 
   it('a stream that never connected passes its not-sent error to every request', async () => {
@@ -130,12 +154,39 @@ describe('StreamProducer', () => {
     expect(streams[0]?.cancelled).toBe(false);
   });
 
-  it('close() fails what is waiting with an unknown outcome and refuses later produces', async () => {
+  it('close() half-closes: what is in flight still gets its answer, later produces are refused', async () => {
     const { p, streams } = producer();
-    const waiting = outcome(p.produce(v('a')));
+    const a = p.produce(v('a'));
+    const b = outcome(p.produce(v('b')));
     p.close();
-    expect(streams[0]?.cancelled).toBe(true);
-    expect(classifyProduceFailure(await waiting)).toBe('unknown');
-    await expect(p.produce(v('b'))).rejects.toBeInstanceOf(UnavailableError);
+    const [s] = streams as [FakeStream];
+    expect([s.ended, s.cancelled]).toEqual([true, false]);
+    await expect(p.produce(v('c'))).rejects.toBeInstanceOf(UnavailableError);
+    s.answer(7);
+    expect(await a).toBe(7);
+    // The server ends the stream without answering b: its outcome is unknown.
+    s.finish();
+    expect(classifyProduceFailure(await b)).toBe('unknown');
+  });
+
+  it('half-closes a stream idle for IDLE_END_MS (it would keep the process alive); the next produce opens another', async () => {
+    vi.useFakeTimers();
+    const { p, streams } = producer();
+    const a = p.produce(v('a'));
+    streams[0]?.answer(0);
+    expect(await a).toBe(0);
+    await vi.advanceTimersByTimeAsync(IDLE_END_MS / 2);
+    const b = p.produce(v('b'));
+    streams[0]?.answer(1);
+    expect(await b).toBe(1);
+    await vi.advanceTimersByTimeAsync(IDLE_END_MS / 2);
+    expect(streams[0]?.ended).toBe(false);
+    await vi.advanceTimersByTimeAsync(IDLE_END_MS);
+    expect(streams[0]?.ended).toBe(true);
+    streams[0]?.finish();
+    const c = p.produce(v('c'));
+    expect(streams).toHaveLength(2);
+    streams[1]?.answer(2);
+    expect(await c).toBe(2);
   });
 });
