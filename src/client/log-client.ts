@@ -15,7 +15,7 @@ import {
   type GetServersRequest,
   type GetServersResponse,
   type ProduceRequest, type ProduceResponse, type Record as WireRecord } from '../gen/log/v1/log.js';
-import { splitBatches } from './produce-pipeline.js';
+import { batchRequest, splitBatches, toWire } from './produce-pipeline.js';
 import { StreamProducer } from './stream-producer.js';
 import type { ConsumedRecord, ProducerRef, ServerInfo } from '../replicated-log.js';
 
@@ -129,13 +129,7 @@ export class LogApiClient {
    * idempotent producer's request (a retry is answered with the original's offset).
    */
   async produce(values: readonly Buffer[], producer?: ProducerRef): Promise<number> {
-    const records = values.map(toWire);
-    const res = await this.unary<ProduceRequest, ProduceResponse>((req, md, o, cb) => this.raw.produce(req, md, o, cb), {
-      record: undefined,
-      records,
-      producerId: producer?.id ?? '',
-      sequence: BigInt(producer?.sequence ?? 0),
-    });
+    const res = await this.unary<ProduceRequest, ProduceResponse>((req, md, o, cb) => this.raw.produce(req, md, o, cb), batchRequest(values, producer));
     return Number(res.offset);
   }
 
@@ -333,10 +327,6 @@ function highOffsetOf(stream: ClientReadableStream<ConsumeResponse>): Promise<nu
     });
     stream.once('error', reject);
   });
-}
-
-function toWire(value: Buffer): WireRecord {
-  return { value, offset: 0n, term: 0n, type: 0 };
 }
 
 function fromWire(r: WireRecord): ConsumedRecord {

@@ -64,11 +64,9 @@ export class ProducePipeline {
     if (this.failure !== undefined || this.ended) return false;
     this.sent.push(batch);
     const { values, producer } = batch;
-    const producerId = producer?.id ?? '';
-    const sequence = BigInt(producer?.sequence ?? 0);
     const req: ProduceRequest = this.singleRecord
-      ? { record: toWire(values[0] ?? Buffer.alloc(0)), records: [], producerId, sequence }
-      : { record: undefined, records: values.map(toWire), producerId, sequence };
+      ? { ...batchRequest([], producer), record: toWire(values[0] ?? Buffer.alloc(0)) }
+      : batchRequest(values, producer);
     if (!this.stream.write(req)) await this.drained();
     return true;
   }
@@ -137,8 +135,14 @@ export class ProducePipeline {
   }
 }
 
-function toWire(value: Buffer): WireRecord {
+/** A value as a record to produce (the server assigns offset and term). */
+export function toWire(value: Buffer): WireRecord {
   return { value, offset: 0n, term: 0n, type: 0 };
+}
+
+/** A ProduceRequest of `values` in the batch field; with `producer`, an idempotent producer's request. */
+export function batchRequest(values: readonly Buffer[], producer?: ProducerRef): ProduceRequest {
+  return { record: undefined, records: values.map(toWire), producerId: producer?.id ?? '', sequence: BigInt(producer?.sequence ?? 0) };
 }
 
 /** Splits values into batches of at most `maxRecords` records and about `maxBytes` bytes. */

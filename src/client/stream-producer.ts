@@ -23,6 +23,7 @@ import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { UnavailableError, asError } from '../errors.js';
 import type { ProduceRequest, ProduceResponse } from '../gen/log/v1/log.js';
 import type { ProducerRef } from '../replicated-log.js';
+import { batchRequest } from './produce-pipeline.js';
 import { classifyProduceFailure, isRequestFailure } from './rpc-status.js';
 
 type Stream = ClientDuplexStream<ProduceRequest, ProduceResponse>;
@@ -63,12 +64,7 @@ export class StreamProducer {
     this.idleTimer = undefined;
     return new Promise<number>((resolve, reject) => {
       s.waiting.push({ resolve, reject, sentAt: Date.now() });
-      s.stream.write({
-        record: undefined,
-        records: values.map((value) => ({ value, offset: 0n, term: 0n, type: 0 })),
-        producerId: producer?.id ?? '',
-        sequence: BigInt(producer?.sequence ?? 0),
-      });
+      s.stream.write(batchRequest(values, producer));
       if (!this.timer) {
         this.timer = setTimeout(() => this.checkDeadline(), this.timeoutMs);
         this.timer.unref();
