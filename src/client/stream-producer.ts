@@ -37,15 +37,15 @@ interface Waiting {
   sentAt: number;
 }
 
-/** One open stream and the requests it has not answered yet, oldest first. */
+/** One open stream, the requests it has not answered yet (oldest first) and their deadline. */
 interface OpenStream {
   stream: Stream;
   waiting: Waiting[];
+  deadline?: NodeJS.Timeout;
 }
 
 export class StreamProducer {
   private current: OpenStream | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -65,10 +65,7 @@ export class StreamProducer {
     return new Promise<number>((resolve, reject) => {
       s.waiting.push({ resolve, reject, sentAt: Date.now() });
       s.stream.write(batchRequest(values, producer));
-      if (!this.timer) {
-        this.timer = setTimeout(() => this.checkDeadline(), this.timeoutMs);
-        this.timer.unref();
-      }
+      if (!s.deadline) this.armDeadline(s, this.timeoutMs);
     });
   }
 
@@ -113,6 +110,8 @@ export class StreamProducer {
    */
   private fail(s: OpenStream, err: unknown): void {
     if (this.current === s) this.detach();
+    clearTimeout(s.deadline);
+    s.deadline = undefined;
     const waiting = s.waiting.splice(0);
     if (waiting.length === 0) return;
     const cause = asError(err);
@@ -122,7 +121,7 @@ export class StreamProducer {
     waiting.forEach((w, i) => w.reject(i === 0 ? first : unknown));
   }
 
-  /** Half-closes the current stream: it keeps its listeners until the server ends it. */
+  /** Half-closes the current stream: it keeps its listeners and its deadline until the server ends it. */
   private endGracefully(): void {
     const s = this.current;
     if (!s) return;
@@ -130,44 +129,30 @@ export class StreamProducer {
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     s.stream.end();
-    if (s.waiting.length === 0) return;
-    // The deadline timer follows the current stream only: this one gets its own.
-    const t = setTimeout(() => {
-      if (s.waiting.length === 0) return;
+  }
+
+  /** Checks `s`'s oldest request after `ms`: still unanswered after timeoutMs, `s` is given up. */
+  private armDeadline(s: OpenStream, ms: number): void {
+    s.deadline = setTimeout(() => {
+      s.deadline = undefined;
+      const oldest = s.waiting[0];
+      if (!oldest) return;
+      const waited = Date.now() - oldest.sentAt;
+      if (waited < this.timeoutMs) {
+        this.armDeadline(s, this.timeoutMs - waited);
+        return;
+      }
+      if (this.current === s) this.detach();
       s.stream.cancel();
       this.fail(s, new UnavailableError(`no answer from ${this.addr} within ${this.timeoutMs} ms; the outcome of the request is unknown`));
-    }, this.timeoutMs);
-    t.unref();
-  }
-
-  private checkDeadline(): void {
-    this.timer = undefined;
-    const s = this.current;
-    const oldest = s?.waiting[0];
-    if (!s || !oldest) return;
-    const waited = Date.now() - oldest.sentAt;
-    if (waited < this.timeoutMs) {
-      this.timer = setTimeout(() => this.checkDeadline(), this.timeoutMs - waited);
-      this.timer.unref();
-      return;
-    }
-    this.abandon(new UnavailableError(`no answer from ${this.addr} within ${this.timeoutMs} ms; the outcome of the request is unknown`));
-  }
-
-  private abandon(err: Error): void {
-    const s = this.current;
-    if (!s) return;
-    this.detach();
-    s.stream.cancel();
-    this.fail(s, err);
+    }, ms);
+    s.deadline.unref();
   }
 
   /** Later produces open a new stream; this one's events are ignored from now on. */
   private detach(): void {
     const s = this.current;
     this.current = undefined;
-    clearTimeout(this.timer);
-    this.timer = undefined;
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     s?.stream.removeAllListeners('data');
