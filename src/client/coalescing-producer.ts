@@ -8,6 +8,7 @@
  * (e.g. by every caller whose record was just acknowledged) share one request instead of the first
  * going alone. Records keep their order: a batch takes the oldest waiting records.
  */
+import Denque from 'denque';
 import { UnavailableError } from '../errors.js';
 
 /** Sends one batch request; resolves with the offset of its first record once acknowledged. */
@@ -37,8 +38,8 @@ interface Waiting {
 }
 
 export class CoalescingProducer {
-  private queue: (Waiting | undefined)[] = [];
-  private head = 0;
+  /** A taken record leaves at once: the queue must not keep sent values alive. */
+  private readonly queue = new Denque<Waiting>();
   private queuedBytes = 0;
   private requestsInflight = 0;
   private pumpScheduled = false;
@@ -78,7 +79,7 @@ export class CoalescingProducer {
   }
 
   private pump(): void {
-    while (this.requestsInflight < this.opts.maxRequestsInflight && this.head < this.queue.length) {
+    while (this.requestsInflight < this.opts.maxRequestsInflight && !this.queue.isEmpty()) {
       const batch = this.takeBatch();
       this.requestsInflight++;
       this.requests++;
@@ -100,23 +101,13 @@ export class CoalescingProducer {
   private takeBatch(): Waiting[] {
     const batch: Waiting[] = [];
     let bytes = 0;
-    while (this.head < this.queue.length && batch.length < this.opts.maxBatchRecords) {
-      const w = this.queue[this.head] as Waiting;
+    for (let w = this.queue.peekFront(); w !== undefined && batch.length < this.opts.maxBatchRecords; w = this.queue.peekFront()) {
       if (batch.length > 0 && bytes + w.value.length > this.opts.maxBatchBytes) break;
       batch.push(w);
       bytes += w.value.length;
-      // The queue must not keep sent records (and their values) alive until it is compacted.
-      this.queue[this.head] = undefined;
-      this.head++;
+      this.queue.shift();
     }
     this.queuedBytes -= bytes;
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-    } else if (this.head > 1024) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
     return batch;
   }
 

@@ -1,3 +1,4 @@
+import Denque from 'denque';
 import { ClosedError, LogFailedError, OffsetOutOfRangeError, UnavailableError } from '../errors.js';
 import { EntryType } from '../raft/core/types.js';
 import type { LogState } from './log-state.js';
@@ -41,8 +42,12 @@ interface Mark {
  * being written and synced, new appends wait in the queue for the next group.
  */
 export class LogWriter {
-  private queue: Op[] = [];
-  private head = 0;
+  /**
+   * Ops not yet taken. A taken op leaves the queue at once: its records are the caller's buffers
+   * (a whole batch request each), and holding them after the write would keep every value of the
+   * last groups alive.
+   */
+  private readonly queue = new Denque<Op>();
   private queuedBytes = 0;
   private running = false;
   private closing = false;
@@ -118,7 +123,7 @@ export class LogWriter {
    */
   private async syncStore(group: AppendOp[]): Promise<void> {
     const only = group.length === 1 ? group[0] : undefined;
-    const lone = only !== undefined && only.records.length === 1 && this.head === this.queue.length && only.frameBytes <= SMALL_WRITE_MAX_BYTES;
+    const lone = only !== undefined && only.records.length === 1 && this.queue.isEmpty() && only.frameBytes <= SMALL_WRITE_MAX_BYTES;
     if (lone && this.inlineSync.isOpen()) {
       let seconds: number;
       try {
@@ -153,17 +158,12 @@ export class LogWriter {
 
   private async drain(): Promise<void> {
     try {
-      while (this.head < this.queue.length) {
-        const op = this.queue[this.head];
-        if (op?.kind === 'task') {
-          this.head++;
+      for (let op = this.queue.peekFront(); op !== undefined; op = this.queue.peekFront()) {
+        if (op.kind === 'task') {
+          this.queue.shift();
           await op.run().then(op.resolve, op.reject);
         } else {
           await this.commit(this.takeGroup());
-        }
-        if (this.head > 1024) {
-          this.queue = this.queue.slice(this.head);
-          this.head = 0;
         }
         // Let the callers just resolved queue their next appends before the next group is taken.
         await nextTurn();
@@ -177,11 +177,11 @@ export class LogWriter {
   private takeGroup(): AppendOp[] {
     const group: AppendOp[] = [];
     let bytes = 0;
-    for (let op = this.queue[this.head]; op?.kind === 'append'; op = this.queue[this.head]) {
+    for (let op = this.queue.peekFront(); op?.kind === 'append'; op = this.queue.peekFront()) {
       if (group.length > 0 && bytes + op.frameBytes > this.state.config.maxGroupBytes) break;
       group.push(op);
       bytes += op.frameBytes;
-      this.head++;
+      this.queue.shift();
     }
     this.queuedBytes -= bytes;
     return group;
