@@ -68,6 +68,15 @@ export interface ReplogClientOptions {
    * unary calls), a plain producer would fail them or, with retryUnknown, append them twice.
    */
   produceOver?: 'stream' | 'unary';
+  /**
+   * With `produceOver: 'stream'`, a request whose values add up to more than this many bytes is
+   * sent as a unary call instead. A message above the server's limit ends the whole stream with a
+   * status that names no request, so every request in flight on it would get an unknown outcome;
+   * a unary call gets RESOURCE_EXHAUSTED for that request alone. Keep it at or below the server's
+   * batch limit (`--max-batch-bytes`, 8 MiB by default). Default 4 MiB: the client's own batches
+   * stay far below it, and a request this large makes the cost of a unary call negligible.
+   */
+  streamMaxRequestBytes?: number;
   /** Jitter source in [0, 1) (tests pass a seeded one). Default Math.random. */
   random?: () => number;
   logger?: Logger;
@@ -84,6 +93,15 @@ export type { ProduceStreamOptions, ProduceStreamResult };
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; kind: ProduceFailure; err: unknown };
 
+/** See `streamMaxRequestBytes`. */
+export const DEFAULT_STREAM_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+function valueBytes(values: readonly Buffer[]): number {
+  let n = 0;
+  for (const v of values) n += v.length;
+  return n;
+}
+
 /** Reconnect quickly after a node comes back (grpc-js's default backoff grows to 120 s). */
 const channelOptions = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 2_000 };
 
@@ -98,6 +116,7 @@ export class ReplogClient {
   private readonly coalescer: CoalescingProducer | undefined;
   /** First attempts of produces go on the node's ProduceStream (see `produceOver`). */
   private readonly produceOnStream: boolean;
+  private readonly streamMaxRequestBytes: number;
   private closed = false;
 
   constructor(private readonly opts: ReplogClientOptions) {
@@ -108,6 +127,7 @@ export class ReplogClient {
     this.retryPolicy = { ...defaultRetryPolicy, ...opts.retry };
     this.logger = (opts.logger ?? silentLogger()).child({ component: 'client' });
     this.produceOnStream = (opts.produceOver ?? (opts.idempotent === false ? 'unary' : 'stream')) === 'stream';
+    this.streamMaxRequestBytes = opts.streamMaxRequestBytes ?? DEFAULT_STREAM_MAX_REQUEST_BYTES;
     if (opts.coalesce !== false) this.coalescer = new CoalescingProducer((values) => this.produceBatch(values), { ...defaultCoalescingOptions, ...opts.coalesce });
   }
 
@@ -326,7 +346,7 @@ export class ReplogClient {
     }
     try {
       const producer = ticket?.();
-      const offset = onStream && this.produceOnStream ? await node.produceOnStream(values, producer) : await node.produce(values, producer);
+      const offset = onStream && this.produceOnStream && valueBytes(values) <= this.streamMaxRequestBytes ? await node.produceOnStream(values, producer) : await node.produce(values, producer);
       return { ok: true, value: offset };
     } catch (err) {
       const kind = classifyProduceFailure(err);

@@ -1,7 +1,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
-import { ReplogClient } from '../../src/client/replog-client.js';
+import { ReplogClient, type ReplogClientOptions } from '../../src/client/replog-client.js';
 import { loadAgentConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import { TempDirs } from '../helpers/temp-dir.js';
@@ -19,10 +19,10 @@ afterEach(async () => {
   await temp.cleanup();
 });
 
-async function setup(flags: Record<string, unknown> = {}, idempotent = true): Promise<{ agent: Agent; client: ReplogClient }> {
+async function setup(flags: Record<string, unknown> = {}, idempotent = true, clientOpts: Partial<ReplogClientOptions> = {}): Promise<{ agent: Agent; client: ReplogClient }> {
   const agent = await Agent.start(loadAgentConfig({ flags: { dataDir: await temp.make(), bootstrap: true, rpcPort: 0, bindAddr: '127.0.0.1:0', ...flags } }), silentLogger());
   agents.push(agent);
-  const client = new ReplogClient({ addrs: [agent.rpcAddr()], coalesce: false, idempotent, retryUnknown: !idempotent, retry: { baseBackoffMs: 10, maxBackoffMs: 100 } });
+  const client = new ReplogClient({ addrs: [agent.rpcAddr()], coalesce: false, idempotent, retryUnknown: !idempotent, retry: { baseBackoffMs: 10, maxBackoffMs: 100 }, ...clientOpts });
   clients.push(client);
   expect(await client.produce('first')).toBe(0);
   return { agent, client };
@@ -70,9 +70,25 @@ describe('a failure on the shared ProduceStream', () => {
     });
   }
 
-  it('a message grpc-js refuses ends the stream without blaming the request before it, which was appended', async () => {
-    // Above the server's message limit (8 MiB batches plus framing): grpc-js itself ends the stream.
+  it('a request above the server\'s message limit goes as a unary call and fails alone with RESOURCE_EXHAUSTED', async () => {
+    // 9 MiB: above streamMaxRequestBytes (4 MiB) and above the server's limit (8 MiB batches plus framing).
     const { client } = await setup();
+    const a = settle(client.produceBatch([Buffer.from('a')]));
+    const big = settle(client.produceBatch([Buffer.alloc(9 * 1024 * 1024, 1)]));
+    const b = settle(client.produceBatch([Buffer.from('b')]));
+    const produced = new Map<string, Outcome>([['a', await a], ['b', await b]]);
+    expect(produced.get('a')?.ok).toBe(true);
+    expect(produced.get('b')?.ok).toBe(true);
+    const refused = await big;
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.err.code).toBe(Status.RESOURCE_EXHAUSTED);
+    await expectExactlyOnce(client, produced);
+  });
+
+  it('a message grpc-js refuses ends the stream without blaming the request before it, which was appended', async () => {
+    // Above the server's message limit (8 MiB batches plus framing) and sent on the stream anyway
+    // (a client whose streamMaxRequestBytes is above the server's limit): grpc-js itself ends the stream.
+    const { client } = await setup({}, true, { streamMaxRequestBytes: 64 * 1024 * 1024 });
     const produced = new Map<string, Outcome>();
     const a = settle(client.produceBatch([Buffer.from('a')]));
     const big = settle(client.produceBatch([Buffer.alloc(9 * 1024 * 1024, 1)]));
