@@ -209,8 +209,14 @@ export class LogWriter {
     for (const op of group) op.resolve(op.first);
   }
 
-  /** Frames the group segment by segment, rolling when the next record would not fit. */
+  /**
+   * Frames the group segment by segment, rolling when the next record would not fit, and in
+   * chunks of at most maxGroupBytes, the size of the reused frame buffer (a single op may be
+   * larger: a Raft follower appends all the entries of a Ready at once). Only a record larger than
+   * that gets a buffer of its own.
+   */
   private async write(group: AppendOp[]): Promise<void> {
+    const { maxGroupBytes } = this.state.config;
     let records: NewRecord[] = [];
     let frameBytes = 0;
     for (const op of group) {
@@ -219,6 +225,10 @@ export class LogWriter {
         if (!this.fits(records.length, frameBytes + size)) {
           await this.writeChunk(records, frameBytes);
           await this.roll();
+          records = [];
+          frameBytes = 0;
+        } else if (records.length > 0 && frameBytes + size > maxGroupBytes) {
+          await this.writeChunk(records, frameBytes);
           records = [];
           frameBytes = 0;
         }

@@ -3,6 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Log } from '../../src/log/log.js';
 import { MemoryFileSystem } from '../../src/log/memory-fs.js';
+import { wrapFileSystem } from '../helpers/wrap-fs.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -29,6 +30,43 @@ describe('memory the log releases', () => {
     // The records themselves are in the log.
     expect(log.nextOffset()).toBe(400);
     expect((await log.read(399)).value[0]).toBe(399 % 251);
+    await log.close();
+  });
+
+  it('writes an append larger than maxGroupBytes in chunks through the one reused frame buffer, then syncs once', async () => {
+    const maxGroupBytes = 64 * 1024;
+    const writes: { bytes: number; memory: ArrayBufferLike }[] = [];
+    let syncs = 0;
+    const fs = wrapFileSystem(new MemoryFileSystem(), {
+      handle: (h) =>
+        h.path.endsWith('.store')
+          ? {
+              write: (buf, offset, length, position) => {
+                writes.push({ bytes: length, memory: buf.buffer });
+                return h.write(buf, offset, length, position);
+              },
+              writeSync: (buf, offset, length, position) => {
+                writes.push({ bytes: length, memory: buf.buffer });
+                h.writeSync(buf, offset, length, position);
+              },
+              datasync: () => {
+                syncs++;
+                return h.datasync();
+              },
+            }
+          : {},
+    });
+    const log = await Log.open('/l', { fs, maxGroupBytes, inlineSyncMaxMs: 0 });
+    // One op of about 5 x maxGroupBytes (a Raft follower appends a whole Ready as one op).
+    const values = Array.from({ length: 300 }, (_, i) => Buffer.alloc(1024, i % 251));
+    writes.length = 0;
+    syncs = 0;
+    expect(await log.appendBatch(values.map((value) => ({ value })))).toBe(0);
+    expect(writes.length).toBeGreaterThanOrEqual(5);
+    for (const w of writes) expect(w.bytes).toBeLessThanOrEqual(maxGroupBytes);
+    expect(new Set(writes.map((w) => w.memory)).size).toBe(1);
+    expect(syncs).toBe(1);
+    for (const i of [0, 63, 64, 299]) expect((await log.read(i)).value).toEqual(values[i]);
     await log.close();
   });
 });
