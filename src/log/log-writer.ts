@@ -37,9 +37,10 @@ interface Mark {
 
 /**
  * The log's single writer. Every mutation goes through one FIFO queue. Consecutive appends are
- * committed as a group: framed into one buffer per segment, one store write (+ index entries),
- * then (sync `always`) one fdatasync, then published and resolved together. While a group is
- * being written and synced, new appends wait in the queue for the next group.
+ * committed as a group: framed into one reused buffer, one store write (+ index entries) per
+ * segment and per maxGroupBytes, then (sync `always`) one fdatasync, then published and resolved
+ * together. While a group is being written and synced, new appends wait in the queue for the
+ * next group.
  */
 export class LogWriter {
   /**

@@ -110,7 +110,10 @@ export class Segment {
     this.indexFlushed = Math.max(this.indexFlushed, count);
   }
 
-  /** Cuts both files back to `count` records (no sync: the caller decides). */
+  /**
+   * Cuts both files back to `count` records (no sync: the caller decides). The index and the
+   * store's size go back in the same turn (Store.truncate moves the size before its ftruncate).
+   */
   async undo(count: number, storeBytes: number): Promise<void> {
     this.index.truncate(count);
     this.indexFlushed = Math.min(this.indexFlushed, count);

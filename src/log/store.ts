@@ -60,13 +60,19 @@ export class Store {
     return n === length ? buf : buf.subarray(0, n);
   }
 
+  /**
+   * Cuts the file to `sizeBytes`. The size readers go by (the end of the last record) moves at
+   * once, before the ftruncate: a caller that shortens the index in the same turn must never leave
+   * a reader pairing the shorter index with the old size. If the ftruncate fails, the bytes past
+   * the size are ones no reader reaches and recovery cuts.
+   */
   async truncate(sizeBytes: number): Promise<void> {
+    this.sizeBytes = sizeBytes;
     try {
       await this.file.truncate(sizeBytes);
     } catch (err) {
       throw storageError('ftruncate', this.path, err);
     }
-    this.sizeBytes = sizeBytes;
   }
 
   /** fdatasync on the calling thread (the event loop waits for the disk); returns its duration in seconds. */

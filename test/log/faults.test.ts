@@ -4,6 +4,7 @@ import { parseSyncPolicy, resolveLogConfig } from '../../src/log/config.js';
 import { Log } from '../../src/log/log.js';
 import { MemoryFileSystem } from '../../src/log/memory-fs.js';
 import { NodeFileSystem } from '../../src/log/node-fs.js';
+import { wrapFileSystem } from '../helpers/wrap-fs.js';
 import { makeTempDir, readAll, removeTempDir, value } from './helpers.js';
 
 describe('fsync failure', () => {
@@ -58,6 +59,56 @@ describe('disk full', () => {
     const again = await Log.open('/l', { fs, segment: { maxStoreBytes: 32 + 3 * 48, maxIndexBytes: 1024 } });
     expect((await readAll(again)).map((r) => r.offset)).toEqual([0, 1, 2, 3, 4]);
     await again.close();
+  });
+});
+
+describe('a failed group and its readers', () => {
+  it('a read of the last record, planned while a group fails and is undone, gets that record (ENOSPC in a later chunk)', async () => {
+    const mem = new MemoryFileSystem();
+    const maxGroupBytes = 64 * 1024;
+    const opened: { log?: Log } = {};
+    let failing = false;
+    const reads: Promise<Buffer>[] = [];
+    const readLast = (): void => {
+      const { log } = opened;
+      if (failing && log) reads.push(log.read(log.highestOffset()).then((r) => r.value));
+    };
+    const fs = wrapFileSystem(mem, {
+      handle: (h) =>
+        h.path.endsWith('.store')
+          ? {
+              write: (...a) => {
+                readLast();
+                return h.write(...a);
+              },
+              writeSync: (...a) => {
+                readLast();
+                h.writeSync(...a);
+              },
+              truncate: async (n) => {
+                readLast();
+                // A real ftruncate goes through the thread pool: readers run meanwhile.
+                await new Promise((resolve) => setTimeout(resolve, 20));
+                return h.truncate(n);
+              },
+            }
+          : {},
+    });
+    const log = await Log.open('/l', { fs, maxGroupBytes });
+    opened.log = log;
+    await log.appendBatch(Array.from({ length: 10 }, (_, i) => ({ value: value(i, 1024) })));
+    // Room for the first chunks of a 300-record append (written maxGroupBytes at a time), not all.
+    mem.capacityBytes = mem.usedBytes() + 3 * maxGroupBytes;
+    failing = true;
+    const err = await log.appendBatch(Array.from({ length: 300 }, (_, i) => ({ value: value(100 + i, 1024) }))).catch((e: unknown) => e);
+    failing = false;
+    expect(err).toBeInstanceOf(DiskFullError);
+    expect(reads.length).toBeGreaterThanOrEqual(3);
+    for (const v of await Promise.all(reads)) expect(v.equals(value(9, 1024))).toBe(true);
+    mem.capacityBytes = Number.POSITIVE_INFINITY;
+    expect(await log.append({ value: value(10, 1024) })).toBe(10);
+    expect((await log.read(9)).value.equals(value(9, 1024))).toBe(true);
+    await log.close();
   });
 });
 
