@@ -6,7 +6,7 @@ import { encodeIndexEntry, INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index
 import { encodeRecord, RECORD_HEADER_BYTES, type NewRecord } from './record.js';
 import { InlineSyncGate } from './inline-sync-gate.js';
 import { Scratch } from '../util/scratch.js';
-import { Segment } from './segment.js';
+import { INDEX_FLUSH_ENTRIES, Segment } from './segment.js';
 import { unlinkSegments } from './segment-files.js';
 import { SMALL_WRITE_MAX_BYTES } from './store.js';
 
@@ -109,8 +109,9 @@ export class LogWriter {
   async syncAll(): Promise<void> {
     if (this.state.failed) throw this.state.failed;
     const active = this.state.active;
-    await active.flushIndex();
+    // The store first: index entries reach the file only for synced records (Segment.write).
     this.observeFsync(await this.fatal(active.syncStore()), false);
+    await active.flushIndex();
     await this.fatal(active.syncIndex());
     this.dirty = false;
   }
@@ -217,7 +218,12 @@ export class LogWriter {
    * that gets a buffer of its own.
    */
   private async write(group: AppendOp[]): Promise<void> {
-    const { maxGroupBytes } = this.state.config;
+    const { maxGroupBytes, sync } = this.state.config;
+    // Under sync `always` every record in the index was synced with its group: write the pending
+    // entries now, before this group's records exist (Segment.write). A failure (ENOSPC) rejects
+    // this group like any failed write. Other sync modes write the index on sync, roll and close.
+    const active = this.state.active;
+    if (sync.mode === 'always' && active.indexPending() >= INDEX_FLUSH_ENTRIES) await active.flushIndex();
     let records: NewRecord[] = [];
     let frameBytes = 0;
     for (const op of group) {
@@ -269,8 +275,10 @@ export class LogWriter {
   private async roll(): Promise<void> {
     const { state } = this;
     const old = state.active;
-    await old.flushIndex(); // a write: if it fails (ENOSPC) the group is undone, the log lives on
     this.observeFsync(await this.fatal(old.syncStore()), false);
+    // After the store's sync (Segment.write). A write: if it fails (ENOSPC) the group is undone
+    // and the log lives on.
+    await old.flushIndex();
     await this.fatal(old.syncIndex());
     state.segments.push(await Segment.create(state.config.fs, state.dir, old.nextOffset, state.logger));
     await this.fatal(state.config.fs.fsyncDir(state.dir));

@@ -8,8 +8,8 @@ import type { EntryType } from '../raft/core/types.js';
 import { checkFrame, RECORD_HEADER_BYTES, type LogRecord } from './record.js';
 import { Store } from './store.js';
 
-/** Pending index entries that trigger a write of the index file during appends. */
-const INDEX_FLUSH_ENTRIES = 4096;
+/** Pending index entries that trigger a write of the index file between groups (LogWriter). */
+export const INDEX_FLUSH_ENTRIES = 4096;
 const TWO_32 = 2 ** 32;
 
 /**
@@ -87,15 +87,21 @@ export class Segment {
 
   /**
    * Writes framed records to the store and adds their entries to the in-memory index. Index
-   * entries reach the index file lazily (`flushIndex`): on roll, sync and close, and once
-   * INDEX_FLUSH_ENTRIES are pending; recovery rebuilds whatever the file lacks from the store.
-   * On failure the store may hold part of the frame: the caller undoes with `undo()`.
+   * entries reach the index file later (`flushIndex`), and only for records whose store bytes were
+   * synced first (LogWriter): recovery takes an intact record the index file knows, beyond a bad
+   * one, as proof that the bad one is corruption rather than a torn tail, which is sound only if
+   * the index never gets ahead of the synced store. Whatever the file lacks is rebuilt from the
+   * store. On failure the store may hold part of the frame: the caller undoes with `undo()`.
    */
   async write(frame: Buffer, entries: Buffer): Promise<void> {
     await this.store.writeAtEnd(frame);
     this.store.sizeBytes += frame.length;
     this.index.appendEncoded(entries);
-    if (this.index.count - this.indexFlushed >= INDEX_FLUSH_ENTRIES) await this.flushIndex();
+  }
+
+  /** Index entries not yet written to the index file. */
+  indexPending(): number {
+    return this.index.count - this.indexFlushed;
   }
 
   /** Writes the index entries not yet in the index file (no sync). */
