@@ -60,8 +60,7 @@ export class StreamProducer {
   produce(values: readonly Buffer[], producer?: ProducerRef): Promise<number> {
     if (this.closed) return Promise.reject(new UnavailableError(`the client's stream to ${this.addr} is closed`));
     const s = this.current ?? this.start();
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.stopIdleTimer();
     return new Promise<number>((resolve, reject) => {
       s.waiting.push({ resolve, reject, sentAt: Date.now() });
       s.stream.write(batchRequest(values, producer));
@@ -125,9 +124,7 @@ export class StreamProducer {
   private endGracefully(): void {
     const s = this.current;
     if (!s) return;
-    this.current = undefined;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.forgetCurrent();
     s.stream.end();
   }
 
@@ -152,13 +149,23 @@ export class StreamProducer {
   /** Later produces open a new stream; this one's events are ignored from now on. */
   private detach(): void {
     const s = this.current;
+    if (!s) return;
+    this.forgetCurrent();
+    s.stream.removeAllListeners('data');
+    s.stream.removeAllListeners('status');
+    s.stream.removeAllListeners('error');
+    // A cancelled stream still emits 'error' (CANCELLED): keep one listener so it is not thrown.
+    s.stream.on('error', () => undefined);
+  }
+
+  /** The next produce opens a new stream. */
+  private forgetCurrent(): void {
     this.current = undefined;
+    this.stopIdleTimer();
+  }
+
+  private stopIdleTimer(): void {
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    s?.stream.removeAllListeners('data');
-    s?.stream.removeAllListeners('status');
-    s?.stream.removeAllListeners('error');
-    // A cancelled stream still emits 'error' (CANCELLED): keep one listener so it is not thrown.
-    s?.stream.on('error', () => undefined);
   }
 }
