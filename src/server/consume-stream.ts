@@ -65,18 +65,24 @@ export async function streamRecords(call: Call, req: ConsumeRequest, log: Replic
   const loop = AbortSignal.any([signal, inflight.stalled.signal]);
   const read = (from: number): Promise<Batch> => readReserved(log, budget, from, { maxRecords, maxBytes }, loop);
   let ahead: Promise<Batch> | undefined;
+  // Writes a batch and moves `next` past it; false when there was nothing to write. A function of
+  // its own so no variable of the loop below holds the batch while the loop waits for the client.
+  const send = (batch: Batch): boolean => {
+    const last = batch.records[batch.records.length - 1];
+    if (last === undefined || loop.aborted) {
+      budget.release(batch.bytes);
+      return false;
+    }
+    next = last.offset + 1;
+    inflight.write(call, batch, batched);
+    return true;
+  };
   try {
     while (!loop.aborted) {
       if (ahead === undefined && next > log.highestOffset()) await log.waitFor(next, loop);
-      const batch = await (ahead ?? read(next));
+      const sent = send(await (ahead ?? read(next)));
       ahead = undefined;
-      const last = batch.records[batch.records.length - 1];
-      if (last === undefined || loop.aborted) {
-        budget.release(batch.bytes);
-        continue;
-      }
-      next = last.offset + 1;
-      inflight.write(call, batch, batched);
+      if (!sent) continue;
       if (next <= log.highestOffset()) {
         ahead = read(next);
         // Awaited on the next turn; a failure meanwhile must not go unhandled.
@@ -135,8 +141,11 @@ class InFlight {
   /** Writes the batch; its bytes go back to the budget when the call has taken its last message. */
   write(call: Call, batch: Batch, batched: boolean): void {
     if (this.bytes === 0) this.arm();
-    this.bytes += batch.bytes;
-    const done = (): void => this.settle(batch.bytes);
+    const { bytes } = batch;
+    this.bytes += bytes;
+    // Holds the byte count only: the batch (its records and the buffer they view) is garbage once
+    // grpc-js has serialized it, not when the client has taken it.
+    const done = (): void => this.settle(bytes);
     if (batched) {
       call.write({ record: undefined, records: batch.records.map(recordToWire) }, done);
       return;
