@@ -4,7 +4,9 @@
  * is written; a batch's records, and the read buffer their values view, must be garbage from then
  * on. Holding them until the client's HTTP/2 window took the message kept megabytes of young
  * objects alive across scavenges, so V8 promoted them and ran a major GC every few hundred
- * milliseconds under a fast batched reader.
+ * milliseconds under a fast batched reader. For the same reason the stream stops writing while
+ * more than UNSENT_MAX_BYTES wait (grpc-js keeps a message as objects until the one before it is
+ * sent), however large the batches the client allows.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -12,7 +14,7 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { ConsumeRequest, ConsumeResponse } from '../../src/gen/log/v1/log.js';
 import type { ConsumedRecord, ReadBatchLimits } from '../../src/replicated-log.js';
-import { streamRecords } from '../../src/server/consume-stream.js';
+import { UNSENT_MAX_BYTES, streamRecords } from '../../src/server/consume-stream.js';
 import { MemoryReplicatedLog } from '../../src/server/memory-replicated-log.js';
 import { StreamBudget } from '../../src/server/stream-budget.js';
 
@@ -82,6 +84,31 @@ describe('ConsumeStream memory', () => {
     pending[0]?.();
     for (let i = 0; i < 100 && pending.length < 3; i++) await nextTurn();
     expect(pending.length).toBe(3);
+    abort.abort();
+    await done;
+    expect(limits.sendBudget.usedBytes()).toBe(0);
+  });
+
+  it('writes no further batch while more than UNSENT_MAX_BYTES wait for the client, whatever its batch limit', async () => {
+    const log = new FreshBufferLog();
+    for (let b = 0; b < 20; b++) await log.append(Array.from({ length: 50 }, () => Buffer.alloc(1024, b)));
+    const { call, pending } = stalledCall();
+    const abort = new AbortController();
+    const maxBatchBytes = 8 * 1024 * 1024;
+    const limits = { readAheadRecords: 256, maxBatchRecords: 1000, maxBatchBytes, sendBudget: new StreamBudget(4 * maxBatchBytes), stallTimeoutMs: 600_000 };
+    // Batches of 100 KiB, far below the 8 MiB the client allows.
+    const req: ConsumeRequest = { offset: 0n, maxBatchRecords: 100, maxBatchBytes, maxWaitMs: 0, linearizable: false };
+    const done = streamRecords(call, req, log, limits, abort.signal);
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 20; i++) await nextTurn();
+    };
+    await settle();
+    // 100, 200, then 300 KiB waiting: the third batch crosses the bound.
+    const batchBytes = 100 * 1024;
+    expect(pending.length).toBe(Math.floor(UNSENT_MAX_BYTES / batchBytes) + 1);
+    pending[0]?.();
+    await settle();
+    expect(pending.length).toBe(Math.floor(UNSENT_MAX_BYTES / batchBytes) + 2);
     abort.abort();
     await done;
     expect(limits.sendBudget.usedBytes()).toBe(0);
