@@ -81,6 +81,8 @@ export async function streamRecords(call: Call, req: ConsumeRequest, log: Replic
   // Writes a batch and moves `next` past it; false when there was nothing to write. A function of
   // its own so no variable of the loop below holds the batch while the loop waits for the client.
   const send = (batch: Batch): boolean => {
+    // Cleared before the write: should it throw, `finally` must not release the batch again.
+    ahead = undefined;
     const last = batch.records[batch.records.length - 1];
     if (last === undefined || loop.aborted) {
       budget.release(batch.bytes);
@@ -93,9 +95,7 @@ export async function streamRecords(call: Call, req: ConsumeRequest, log: Replic
   try {
     while (!loop.aborted) {
       if (ahead === undefined && next > log.highestOffset()) await log.waitFor(next, loop);
-      const sent = send(await (ahead ?? read(next)));
-      ahead = undefined;
-      if (!sent) continue;
+      if (!send(await (ahead ?? read(next)))) continue;
       if (next <= log.highestOffset()) {
         ahead = read(next);
         // Awaited on the next turn; a failure meanwhile must not go unhandled.

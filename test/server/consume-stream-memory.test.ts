@@ -113,4 +113,27 @@ describe('ConsumeStream memory', () => {
     await done;
     expect(limits.sendBudget.usedBytes()).toBe(0);
   });
+
+  it('gives a batch back to the shared budget once when writing it throws', async () => {
+    const log = new FreshBufferLog();
+    await log.append(Array.from({ length: 100 }, (_, i) => Buffer.alloc(1024, i)));
+    const budget = new StreamBudget(1 << 20);
+    // Another stream's reservation: it must still be there after this stream fails.
+    await budget.acquire(100_000, new AbortController().signal);
+    let writes = 0;
+    const call = {
+      sendMetadata: () => undefined,
+      write: (_msg: ConsumeResponse, cb?: () => void) => {
+        // The second batch is the one read ahead.
+        if (++writes === 2) throw new Error('write failed');
+        cb?.();
+        return true;
+      },
+    } as unknown as ServerWritableStream<ConsumeRequest, ConsumeResponse>;
+    const limits = { readAheadRecords: 10, maxBatchRecords: 1000, maxBatchBytes: 64 * 1024, sendBudget: budget, stallTimeoutMs: 600_000 };
+    const req: ConsumeRequest = { offset: 0n, maxBatchRecords: 10, maxBatchBytes: 0, maxWaitMs: 0, linearizable: false };
+    await expect(streamRecords(call, req, log, limits, new AbortController().signal)).rejects.toThrow('write failed');
+    await nextTurn();
+    expect(budget.usedBytes()).toBe(100_000);
+  });
 });
