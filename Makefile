@@ -3,6 +3,9 @@ SHELL := /bin/bash
 NPM ?= npm
 NODE ?= node
 export NO_COLOR ?= 1
+# The malloc settings replog runs with everywhere (tests, benchmarks, `make run`, the image):
+# src/cli/malloc-tunables.ts says why; test/deploy/malloc-tunables.test.ts keeps the copies equal.
+export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456
 
 .PHONY: all install build test typecheck lint unit run bench bench-log clean gen gen-check bench-api bench-raft sim test-raft-core test-membership test-client bench-cluster test-deploy
 .PHONY: bench-reads bench-peers chaos test-chaos

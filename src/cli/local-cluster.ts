@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LogApiClient } from '../client/log-client.js';
 import type { ServerInfo } from '../replicated-log.js';
+import { withMallocTunables } from './malloc-tunables.js';
 
 export interface LocalNode {
   name: string;
@@ -109,7 +110,7 @@ export class LocalCluster {
     ];
     // Own process group: a terminal's Ctrl-C reaches only `replog cluster`, which then stops
     // every node with one SIGTERM (a second signal would make a node exit uncleanly).
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: withMallocTunables(process.env) });
     node.process = child;
     node.exitCode = null;
     for (const stream of [child.stdout, child.stderr]) {

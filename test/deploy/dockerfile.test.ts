@@ -52,8 +52,9 @@ describe('deploy/Dockerfile', () => {
     expect(metrics?.host).toBe('0.0.0.0');
     const exposed = of('EXPOSE').flatMap((e) => e.split(/\s+/)).sort();
     expect(exposed).toEqual([`${config.rpcPort}/tcp`, `${gossip?.port}/udp`, `${metrics?.port}/tcp`].sort());
-    // Every ENV the image sets is an agent option (or NODE_ENV): a typo would be silently ignored.
-    const known = new Set(['NODE_ENV', ...Object.keys(config).map(envName)]);
+    // Every ENV the image sets is an agent option (or NODE_ENV, GLIBC_TUNABLES): a typo would be
+    // silently ignored.
+    const known = new Set(['NODE_ENV', 'GLIBC_TUNABLES', ...Object.keys(config).map(envName)]);
     for (const name of Object.keys(imageEnv)) expect(known.has(name), name).toBe(true);
   });
 
