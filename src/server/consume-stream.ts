@@ -29,11 +29,11 @@ export const HIGH_OFFSET_METADATA_KEY = 'replog-high-offset';
  * Bytes written to the call but not yet taken by HTTP/2 above which the stream waits before it
  * writes its next batch. grpc-js serializes a message only when the previous one's write is done,
  * so every batch written beyond the one being sent waits as objects (a record, a wire record and
- * a view per value), and objects that wait through a scavenge are promoted: with a bound of one
- * 8 MiB batch limit, a batched reader that fell behind kept about eight batches of 1000 records
- * waiting, and V8 ran a major GC every few hundred milliseconds (bench-api 270k records/s at 4-5
- * us of CPU each, against 380-450k at 2.4-2.8 us with this bound). Small batches still pipeline:
- * a few hundred records of them fit.
+ * a view per value), and objects that wait through a scavenge are promoted. When the bound was
+ * the batch limit (8 MiB), a batched reader that fell behind kept about eight batches of 1000
+ * records waiting, and V8 ran a major GC every few hundred milliseconds (bench-api 270k records/s
+ * at 4-5 us of CPU each, against 380-450k at 2.4-2.8 us with this bound). Small batches still
+ * pipeline: a few hundred records of them fit.
  */
 export const UNSENT_MAX_BYTES = 256 * 1024;
 
