@@ -29,6 +29,7 @@ import { CoalescingProducer, defaultCoalescingOptions, type CoalescingOptions } 
 import { RetryBudget, defaultRetryPolicy, type RetryPolicy } from './retry-budget.js';
 import { classifyProduceFailure, isOutOfRange, isReadRetryable, leaderHint, producerProblem, type ProduceFailure } from './rpc-status.js';
 import { Topology, isDialable } from './topology.js';
+import { totalLength } from '../util/bytes.js';
 
 export interface ReplogClientOptions {
   /** Bootstrap addresses (`host:port`): any node(s) of the cluster. */
@@ -95,12 +96,6 @@ type Attempt<T> = { ok: true; value: T } | { ok: false; kind: ProduceFailure; er
 
 /** See `streamMaxRequestBytes`. */
 export const DEFAULT_STREAM_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
-
-function valueBytes(values: readonly Buffer[]): number {
-  let n = 0;
-  for (const v of values) n += v.length;
-  return n;
-}
 
 /** Reconnect quickly after a node comes back (grpc-js's default backoff grows to 120 s). */
 const channelOptions = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 2_000 };
@@ -346,7 +341,7 @@ export class ReplogClient {
     }
     try {
       const producer = ticket?.();
-      const offset = onStream && this.produceOnStream && valueBytes(values) <= this.streamMaxRequestBytes ? await node.produceOnStream(values, producer) : await node.produce(values, producer);
+      const offset = onStream && this.produceOnStream && totalLength(values) <= this.streamMaxRequestBytes ? await node.produceOnStream(values, producer) : await node.produce(values, producer);
       return { ok: true, value: offset };
     } catch (err) {
       const kind = classifyProduceFailure(err);

@@ -5,6 +5,7 @@
  * do not decrypt or do not decode are dropped and counted, never thrown.
  */
 import type { Logger } from '../logger.js';
+import { totalLength } from '../util/bytes.js';
 import type { BroadcastQueue } from './broadcast-queue.js';
 import {
   decodePayload,
@@ -43,7 +44,7 @@ export class PacketIO {
   send(addr: string, msgs: readonly GossipMessage[], piggyback = true): void {
     const frames = msgs.map(encodeFrame);
     if (piggyback) {
-      const room = this.payloadBudget - PAYLOAD_HEADER_BYTES - frames.reduce((n, f) => n + f.length, 0);
+      const room = this.payloadBudget - PAYLOAD_HEADER_BYTES - totalLength(frames);
       frames.push(...this.broadcasts.take(room, MAX_MESSAGES_PER_PACKET - frames.length, this.clusterSize()));
     }
     if (frames.length === 0) return;

@@ -17,6 +17,7 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { InvalidArgumentError, MAX_OFFSET } from '../errors.js';
 import type { ProduceRequest, ProduceResponse } from '../gen/log/v1/log.js';
 import type { AppendResult, ProducerRef } from '../replicated-log.js';
+import { totalLength } from '../util/bytes.js';
 
 type Call = ServerDuplexStream<ProduceRequest, ProduceResponse>;
 type Outcome = { ok: true; first: number; duplicate: boolean } | { ok: false; err: unknown };
@@ -147,7 +148,7 @@ export function pipeProduces(call: Call, handlers: ProduceStreamHandlers, limits
         kick();
         return;
       }
-      const bytes = values.reduce((n, v) => n + v.length, 0);
+      const bytes = totalLength(values);
       if (open && (open.bytes + bytes > limits.maxGroupBytes || open.values.length + values.length > limits.maxGroupRecords)) flush();
       if (!open) {
         open = { values: [], counts: [], readAt: [], bytes: 0 };

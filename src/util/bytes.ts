@@ -6,6 +6,13 @@
 
 const TWO_32 = 4294967296;
 
+/** The summed length of `bufs` (the bytes of a batch of values, of frames to join). */
+export function totalLength(bufs: readonly Buffer[]): number {
+  let n = 0;
+  for (const b of bufs) n += b.length;
+  return n;
+}
+
 export class ByteWriter {
   protected buf: Buffer;
   protected pos = 0;
