@@ -66,6 +66,7 @@ export async function streamRecords(call: Call, req: ConsumeRequest, log: Replic
   const batched = req.maxBatchRecords > 0;
   const maxRecords = batched ? Math.min(req.maxBatchRecords, limits.maxBatchRecords) : limits.readAheadRecords;
   const maxBytes = req.maxBatchBytes > 0 ? Math.min(req.maxBatchBytes, limits.maxBatchBytes) : limits.maxBatchBytes;
+  const unsentMax = Math.min(maxBytes, UNSENT_MAX_BYTES);
   let next = offsetFromWire(req.offset, log);
   // Linearizable: the first response (and the high offset) reflects everything committed before the call.
   if (req.linearizable) await log.readBarrier(signal);
@@ -101,7 +102,7 @@ export async function streamRecords(call: Call, req: ConsumeRequest, log: Replic
         // Awaited on the next turn; a failure meanwhile must not go unhandled.
         ahead.catch(() => undefined);
       }
-      await inflight.waitBelow(Math.min(maxBytes, UNSENT_MAX_BYTES), loop);
+      await inflight.waitBelow(unsentMax, loop);
     }
     if (!signal.aborted && inflight.stalled.signal.aborted) throw inflight.stalled.signal.reason;
   } catch (err) {
