@@ -8,7 +8,8 @@
  * persisted, new proposals pile up in the core and go out as the next Ready: group commit end to
  * end (one append + one fsync on the leader, one AppendEntries per follower, for many produces).
  * A Ready with nothing to persist that moves the commit index is published before its messages
- * leave (see commitOnly).
+ * leave (see commitOnly); a Ready with new entries publishes what of its commit is already durable
+ * before persisting them (see publishStable).
  */
 import { ClosedError, DiskFullError, LogFailedError, UnavailableError, asError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -377,6 +378,7 @@ export class RaftNode {
     const commitOnly = this.commitOnly(rd);
     if (commitOnly) this.defer(rd.messages, rd.messagesAfterPersist);
     else for (const m of rd.messages) this.opts.transport.send(m);
+    this.publishStable(rd);
     if (rd.snapshot) await this.storage.installSnapshot(rd.snapshot);
     if (rd.entries.length > 0) await this.storage.append(rd.entries);
     if (this.termOrVoteChanged(rd.hardState)) {
@@ -427,6 +429,19 @@ export class RaftNode {
     if (messages.length === 0) return;
     this.deferred = [];
     if (!this.closed) for (const m of messages) this.opts.transport.send(m);
+  }
+
+  /**
+   * Publishes, before `rd` is persisted, what of its commit index is already durable here and not
+   * rewritten by it: entries below its first entry (every earlier Ready was persisted in order,
+   * and an append only truncates from its first entry). Under pipelined load the Ready that carries
+   * one group's commit also carries the next group's entries; publishing after their fsync held
+   * every acknowledgement back by one flush. A snapshot replaces the whole log: nothing early.
+   */
+  private publishStable(rd: Ready): void {
+    if (rd.snapshot) return;
+    const firstRewritten = rd.entries[0]?.index ?? Number.POSITIVE_INFINITY;
+    this.publish(Math.min(rd.commitIndex, this.storage.lastIndex(), firstRewritten - 1));
   }
 
   private publish(commit: number): void {
