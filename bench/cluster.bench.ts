@@ -4,7 +4,10 @@
  * produce at 1 and 256 in flight (the client's default path: requests on a long-lived
  * ProduceStream, concurrent produces coalesced into batches), unary Produce calls at 1 in flight
  * (LogApiClient, to the leader), ProduceStream, batched produce, and consume from a follower (batched ConsumeStream, read with ReplogClient.consumeBatches). References measured in the same run: a
- * 1-node cluster with the same code path, this disk's write + fdatasync, and a grpc-js unary echo.
+ * 1-node cluster with the same code path, this disk's write + fdatasync, a grpc-js unary echo, and
+ * the minimal replicated append at 1 in flight (bench/lib/replication-floor.ts: three Node
+ * processes, raw TCP, an fdatasync on each, answered by a majority), measured just before the
+ * 3-node cluster.
  * Also reports bytes on disk per node against the bytes produced (one copy of each record).
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -15,6 +18,7 @@ import { LogApiClient } from '../src/client/log-client.js';
 import { ReplogClient } from '../src/client/replog-client.js';
 import { Histogram } from './lib/histogram.js';
 import { echoUnaryReference, fsyncReference } from './lib/references.js';
+import { replicationFloor } from './lib/replication-floor.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -139,9 +143,15 @@ async function main(): Promise<void> {
     const fsync = fsyncReference(dir);
     const echo = await echoUnaryReference();
     const single = await measure(1, dir);
+    const floor = await replicationFloor(dir, { ms: seconds * 1000 });
     const three = await measure(3, dir);
     const result = {
-      references: { fsyncP50Ms: fsync.p50Ms, fsyncPerSec: Math.round(fsync.perSecond), echoUnaryP50Ms: echo.p50Ms },
+      references: {
+        fsyncP50Ms: fsync.p50Ms,
+        fsyncPerSec: Math.round(fsync.perSecond),
+        echoUnaryP50Ms: echo.p50Ms,
+        replicationFloor: { perSec: Math.round(floor.perSecond), p50Ms: floor.p50Ms, p99Ms: floor.p99Ms },
+      },
       rows: [...three.rows, ...single.rows],
       disk: { payloadBytes: three.payloadBytes, bytesPerNode: three.diskBytes, overhead: three.diskBytes.map((b) => b / Math.max(1, three.payloadBytes)) },
     };
@@ -150,12 +160,19 @@ async function main(): Promise<void> {
       return;
     }
     console.log(`references: write+fdatasync 1 KiB p50 ${fsync.p50Ms.toFixed(3)} ms (${Math.round(fsync.perSecond)}/s); grpc-js echo unary p50 ${echo.p50Ms.toFixed(3)} ms`);
+    console.log(
+      `            minimal replicated append, 3 processes, 1 in flight: ${Math.round(floor.perSecond)}/s, p50 ${floor.p50Ms.toFixed(3)} ms, p99 ${floor.p99Ms.toFixed(3)} ms`,
+    );
     console.log('nodes  figure                                          records/s     p50 ms   p99 ms  p999 ms');
     for (const r of result.rows) {
       const f = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(2)).padStart(8);
       console.log(`${String(r.nodes).padEnd(6)} ${r.figure.padEnd(46)} ${String(r.recordsPerSec).padStart(10)} ${f(r.p50Ms)} ${f(r.p99Ms)} ${f(r.p999Ms)}`);
     }
     const p50 = three.rows.find((r) => r.figure.startsWith('unary'))?.p50Ms ?? NaN;
+    const oneInFlight = three.rows.find((r) => r.figure === 'produce, 1 in flight')?.recordsPerSec ?? NaN;
+    console.log(
+      `3-node produce at 1 in flight vs the minimal replicated append: ${oneInFlight} vs ${Math.round(floor.perSecond)}/s (${(oneInFlight / floor.perSecond).toFixed(2)}x; target 1,400/s)`,
+    );
     console.log(`3-node unary Produce p50 at 1 in flight vs echo p50 + 0.5 ms: ${p50.toFixed(3)} vs ${(echo.p50Ms + 0.5).toFixed(3)} ms`);
     console.log(`bytes on disk per node after producing ${(three.payloadBytes / 1e6).toFixed(1)} MB of values: ${three.diskBytes.map((b) => `${(b / 1e6).toFixed(1)} MB`).join(', ')}`);
   } finally {
