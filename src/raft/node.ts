@@ -124,7 +124,8 @@ export class RaftNode {
     this.ticker.unref();
     const every = this.opts.commitPersistIntervalMs ?? 1000;
     this.commitTimer = setInterval(() => {
-      this.loopDone = this.persistCommitLazily();
+      // Only work that starts replaces loopDone: close() must await the loop that is running.
+      if (!this.running) this.loopDone = this.persistCommitLazily();
     }, every);
     this.commitTimer.unref();
     this.schedule();
@@ -345,7 +346,8 @@ export class RaftNode {
     // still lands in one Ready, and under load proposals batch while the loop persists.
     queueMicrotask(() => {
       this.scheduled = false;
-      this.loopDone = this.run();
+      // A running persistCommitLazily schedules again when it ends.
+      if (!this.running) this.loopDone = this.run();
     });
   }
 
@@ -540,6 +542,6 @@ export class RaftNode {
     } finally {
       this.running = false;
     }
-    if (!this.closed && (this.proposals.hasQueued || this.core.hasReady())) this.schedule();
+    if (!this.closed && (this.proposals.hasQueued || this.tasks.length > 0 || this.core.hasReady())) this.schedule();
   }
 }
