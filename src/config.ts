@@ -64,6 +64,7 @@ export const agentConfigSchema = z
     metricsAddr: hostPortSchema.optional(),
     sync: syncSchema.default('always'),
     inlineSyncMaxMs: nonNegativeInt.max(1000).default(2),
+    inlineReadMaxMs: nonNegativeInt.max(1000).default(1),
     maxStoreBytes: positiveInt.default(1024 * MiB),
     maxIndexBytes: positiveInt.default(10 * MiB),
     initialOffset: nonNegativeInt.default(0),

@@ -102,6 +102,7 @@ export class Agent {
             maxRecordBytes: config.maxRecordBytes,
             sync: parseSyncPolicy(config.sync),
             inlineSyncMaxMs: config.inlineSyncMaxMs,
+            inlineReadMaxMs: config.inlineReadMaxMs,
             onFsync: metrics.observeFsync,
           },
           dedup: { expiryEntries: config.producerExpiryEntries, windowRuns: config.producerWindowRuns },

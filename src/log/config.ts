@@ -42,9 +42,17 @@ export interface LogConfig {
    * A lone small append (one record in its group, nothing queued behind it, at most 64 KiB) is
    * fdatasynced on the event-loop thread after 32 flushes in a row took less than this (ms),
    * skipping the thread-pool round trip; 0 always uses the thread pool (default 2). One slow
-   * inline flush sends flushes back to the pool until the next 32 fast ones (InlineSyncGate).
+   * inline flush sends flushes back to the pool until the next 32 fast ones (InlineGate).
    */
   inlineSyncMaxMs: number;
+  /**
+   * A read of at most 64 KiB of store bytes is done on the event-loop thread after 32 reads in a
+   * row took less than this (ms): a pread from the page cache takes microseconds, its thread-pool
+   * round trip a fifth of a millisecond. One slower inline read (the bytes were not cached) sends
+   * reads back to the pool until the next 32 fast ones (InlineGate); 0 always uses the pool
+   * (default 1).
+   */
+  inlineReadMaxMs: number;
   fs: FileSystem;
   logger: Logger;
   /** Metrics hook: called with the duration of every store fdatasync, in seconds. */
@@ -66,6 +74,7 @@ export function defaultLogConfig(): LogConfig {
     sync: { mode: 'always' },
     gatherTurn: true,
     inlineSyncMaxMs: 2,
+    inlineReadMaxMs: 1,
     fs: new NodeFileSystem(),
     logger: silentLogger(),
   };
@@ -83,9 +92,8 @@ export function resolveLogConfig(opts: LogOptions = {}): LogConfig {
   positiveInt('maxQueuedBytes', config.maxQueuedBytes);
   positiveInt('maxWaiters', config.maxWaiters);
   if (config.sync.mode === 'interval') positiveInt('sync.intervalMs', config.sync.intervalMs);
-  if (!Number.isFinite(config.inlineSyncMaxMs) || config.inlineSyncMaxMs < 0 || config.inlineSyncMaxMs > 1000) {
-    throw new ConfigError('inlineSyncMaxMs', `must be a number of milliseconds from 0 to 1000, got ${config.inlineSyncMaxMs}`);
-  }
+  milliseconds('inlineSyncMaxMs', config.inlineSyncMaxMs);
+  milliseconds('inlineReadMaxMs', config.inlineReadMaxMs);
   return config;
 }
 
@@ -105,4 +113,9 @@ function positiveInt(option: string, value: number): void {
 
 function nonNegativeInt(option: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new ConfigError(option, `must be a non-negative integer, got ${value}`);
+}
+
+/** A gate limit (InlineGate): a finite number of milliseconds from 0 to 1000. */
+function milliseconds(option: string, value: number): void {
+  if (!Number.isFinite(value) || value < 0 || value > 1000) throw new ConfigError(option, `must be a number of milliseconds from 0 to 1000, got ${value}`);
 }

@@ -31,7 +31,7 @@ export interface FileHandle {
   datasync(): Promise<void>;
   /**
    * The same, synchronously: holds the calling thread for the whole flush. Only for a lone small
-   * append on a disk whose recent flushes were fast (see InlineSyncGate).
+   * append on a disk whose recent flushes were fast (see InlineGate).
    */
   datasyncSync(): void;
   /** fsync: data and all metadata. */

@@ -4,7 +4,7 @@ import { EntryType } from '../raft/core/types.js';
 import type { LogState } from './log-state.js';
 import { encodeIndexEntry, INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { encodeRecord, RECORD_HEADER_BYTES, type NewRecord } from './record.js';
-import { InlineSyncGate } from './inline-sync-gate.js';
+import { InlineGate } from './inline-gate.js';
 import { Scratch } from '../util/scratch.js';
 import { INDEX_FLUSH_ENTRIES, Segment } from './segment.js';
 import { unlinkSegments } from './segment-files.js';
@@ -57,11 +57,11 @@ export class LogWriter {
   /** Reused between groups: a fresh buffer per group costs a page fault per 4 KiB on first touch. */
   private readonly frameScratch: Scratch;
   private readonly entryScratch: Scratch;
-  private readonly inlineSync: InlineSyncGate;
+  private readonly inlineSync: InlineGate;
 
   constructor(private readonly state: LogState) {
     const { maxGroupBytes } = state.config;
-    this.inlineSync = new InlineSyncGate(state.config.inlineSyncMaxMs);
+    this.inlineSync = new InlineGate(state.config.inlineSyncMaxMs);
     this.frameScratch = new Scratch(maxGroupBytes);
     this.entryScratch = new Scratch(Math.ceil(maxGroupBytes / RECORD_HEADER_BYTES) * INDEX_ENTRY_BYTES);
   }
@@ -119,7 +119,7 @@ export class LogWriter {
   /**
    * fdatasync of the active store after `group` was written: on the event-loop thread when the
    * group is one small record with nothing queued behind it and the disk has been fast (see
-   * InlineSyncGate), else on the thread pool. One record, not one append: a caller that batches
+   * InlineGate), else on the thread pool. One record, not one append: a caller that batches
    * (the Raft node, one appendBatch per Ready) shows load as records per append, and under load
    * the event loop must keep reading requests while the flush runs.
    */

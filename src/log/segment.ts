@@ -156,14 +156,22 @@ export class Segment {
    * Split in two so a reader can start its next pread before it checks this batch.
    */
   readBytes(fromRel: number, toRel: number): Promise<Buffer> {
-    const first = this.index.position(fromRel);
-    return this.store.read(first, this.span(toRel - 1).end - first);
+    return this.store.read(this.index.position(fromRel), this.spanBytes(fromRel, toRel));
+  }
+
+  /** `readBytes` on the calling thread. */
+  readBytesSync(fromRel: number, toRel: number): Buffer {
+    return this.store.readSync(this.index.position(fromRel), this.spanBytes(fromRel, toRel));
+  }
+
+  /** Store bytes of records [fromRel, toRel) (what `readBytes` reads). */
+  spanBytes(fromRel: number, toRel: number): number {
+    return this.span(toRel - 1).end - this.index.position(fromRel);
   }
 
   /** Reads records [fromRel, toRel) synchronously, with one pread, checked like `decode`. */
   readRangeSync(fromRel: number, toRel: number): LogRecord[] {
-    const first = this.index.position(fromRel);
-    return this.decode(this.store.readSync(first, this.span(toRel - 1).end - first), fromRel, toRel);
+    return this.decode(this.readBytesSync(fromRel, toRel), fromRel, toRel);
   }
 
   /**

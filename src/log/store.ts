@@ -9,6 +9,9 @@ import { readFully, readFullySync, type FileHandle } from './fs.js';
  */
 export const SMALL_WRITE_MAX_BYTES = 64 * 1024;
 
+/** Reads up to this size may run on the calling thread, while InlineGate allows it (Log.fetch). */
+export const SMALL_READ_MAX_BYTES = 64 * 1024;
+
 /**
  * A segment's store file: a header, then framed records back to back. `sizeBytes` is the end of
  * what has been written; only the writer changes it. Every I/O error leaves as a typed

@@ -2,16 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, LogFailedError } from '../../src/errors.js';
 import { resolveLogConfig } from '../../src/log/config.js';
 import type { FileSystem } from '../../src/log/fs.js';
-import { InlineSyncGate } from '../../src/log/inline-sync-gate.js';
+import { InlineGate } from '../../src/log/inline-gate.js';
 import { Log } from '../../src/log/log.js';
 import { MemoryFileSystem } from '../../src/log/memory-fs.js';
 import { Prng } from '../../src/util/prng.js';
 import { wrapFileSystem } from '../helpers/wrap-fs.js';
 import { readAll, value } from './helpers.js';
 
-describe('InlineSyncGate', () => {
+describe('InlineGate', () => {
   it('stays shut until `window` fast flushes in a row were seen', () => {
-    const gate = new InlineSyncGate(1, 4);
+    const gate = new InlineGate(1, 4);
     for (let i = 0; i < 3; i++) {
       gate.observe(0.0002, false);
       expect(gate.isOpen()).toBe(false);
@@ -21,7 +21,7 @@ describe('InlineSyncGate', () => {
   });
 
   it('a slow inline flush shuts it until `window` fast ones follow', () => {
-    const gate = new InlineSyncGate(1, 4);
+    const gate = new InlineGate(1, 4);
     for (let i = 0; i < 4; i++) gate.observe(0.0002, true);
     gate.observe(0.001, true); // exactly the limit counts as slow
     for (let i = 0; i < 4; i++) {
@@ -32,7 +32,7 @@ describe('InlineSyncGate', () => {
   });
 
   it('a slow pooled flush proves nothing (its time holds the wait for the event loop): not counted', () => {
-    const gate = new InlineSyncGate(1, 4);
+    const gate = new InlineGate(1, 4);
     gate.observe(0.0002, false);
     gate.observe(0.0002, false);
     gate.observe(0.05, false);
@@ -43,13 +43,13 @@ describe('InlineSyncGate', () => {
     gate.observe(0.05, false);
     expect(gate.isOpen()).toBe(true);
     // A disk that is slow for every flush never opens it.
-    const slow = new InlineSyncGate(1, 4);
+    const slow = new InlineGate(1, 4);
     for (let i = 0; i < 100; i++) slow.observe(0.002, false);
     expect(slow.isOpen()).toBe(false);
   });
 
   it('a limit of 0 never opens', () => {
-    const gate = new InlineSyncGate(0, 2);
+    const gate = new InlineGate(0, 2);
     for (let i = 0; i < 10; i++) gate.observe(0, true);
     expect(gate.isOpen()).toBe(false);
   });
@@ -159,5 +159,90 @@ describe('inline fdatasync in the log writer', () => {
     expect(log.highestOffset()).toBe(next - 1);
     expect((await log.read(next - 1)).value.equals(value(next - 1))).toBe(true);
     await log.close();
+  });
+});
+
+/** Counts the store reads done on the calling thread and on the thread pool; `slowInline` busy-waits in each inline read. */
+function countingReads(inner: FileSystem): { fs: FileSystem; inline: () => number; pooled: () => number; slowInlineMs: (ms: number) => void } {
+  let inline = 0;
+  let pooled = 0;
+  let slowMs = 0;
+  const fs = wrapFileSystem(inner, {
+    handle: (h) => ({
+      read: (buf, offset, length, position) => {
+        if (h.path.endsWith('.store')) pooled++;
+        return h.read(buf, offset, length, position);
+      },
+      readSync: (buf, offset, length, position) => {
+        if (h.path.endsWith('.store')) {
+          inline++;
+          const until = performance.now() + slowMs;
+          while (performance.now() < until) {
+            /* a read that missed the page cache */
+          }
+        }
+        return h.readSync(buf, offset, length, position);
+      },
+    }),
+  });
+  return { fs, inline: () => inline, pooled: () => pooled, slowInlineMs: (ms) => (slowMs = ms) };
+}
+
+describe('inline reads in the log', () => {
+  /** A log of `n` small records, opened on counting storage (the gate starts shut). */
+  async function logWith(n: number, inlineReadMaxMs: number): Promise<{ log: Log; c: ReturnType<typeof countingReads> }> {
+    const disk = new MemoryFileSystem();
+    const c = countingReads(disk);
+    const log = await Log.open('/l', { fs: c.fs, inlineReadMaxMs, sync: { mode: 'never' } });
+    for (let i = 0; i < n; i += 100) await log.appendBatch(Array.from({ length: 100 }, (_, j) => ({ value: value(i + j) })));
+    return { log, c };
+  }
+
+  it('reads small ranges on the calling thread once reads have been fast, large ones on the pool', async () => {
+    const { log, c } = await logWith(2000, NEVER_SLOW_MS);
+    for (let i = 0; i < 32; i++) expect((await log.read(i)).value.equals(value(i))).toBe(true);
+    expect(c.inline()).toBe(0);
+    const pooled = c.pooled();
+    for (let i = 32; i < 64; i++) expect((await log.read(i)).value.equals(value(i))).toBe(true);
+    expect(c.inline()).toBe(32);
+    expect(c.pooled()).toBe(pooled);
+    // More than 64 KiB of store bytes: the thread pool, and the records are the same.
+    const many = await log.readRange(0, 2000, 1 << 30);
+    expect(many.map((r) => r.offset)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    expect(many.every((r, i) => r.value.equals(value(i)))).toBe(true);
+    expect(c.inline()).toBe(32);
+    expect(c.pooled()).toBe(pooled + 1);
+    await log.close();
+  });
+
+  it('one slow inline read sends reads back to the pool until the next 32 fast ones', async () => {
+    // A limit no read of the memory twin reaches however loaded the machine is, and a busy wait
+    // above it for the slow read: no timing decides the outcome.
+    const { log, c } = await logWith(200, 50);
+    let offset = 0;
+    while (c.inline() === 0 && offset < 2000) await log.read(offset++ % 200);
+    expect(c.inline()).toBe(1);
+    c.slowInlineMs(60);
+    await log.read(0);
+    expect(c.inline()).toBe(2);
+    c.slowInlineMs(0);
+    const pooled = c.pooled();
+    await log.read(1);
+    expect(c.inline()).toBe(2);
+    expect(c.pooled()).toBe(pooled + 1);
+    await log.close();
+  });
+
+  it('never reads inline with inlineReadMaxMs 0', async () => {
+    const { log, c } = await logWith(200, 0);
+    for (let i = 0; i < 100; i++) await log.read(i);
+    expect(c.inline()).toBe(0);
+    await log.close();
+  });
+
+  it('validates inlineReadMaxMs', () => {
+    expect(() => resolveLogConfig({ inlineReadMaxMs: -1 })).toThrow(ConfigError);
+    expect(() => resolveLogConfig({ inlineReadMaxMs: Number.POSITIVE_INFINITY })).toThrow(ConfigError);
+    expect(resolveLogConfig({}).inlineReadMaxMs).toBe(1);
   });
 });
