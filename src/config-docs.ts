@@ -38,7 +38,7 @@ export const optionDocs: Record<AgentOption, OptionDoc> = {
   metricsAddr: { arg: 'host:port', help: 'HTTP address of /metrics, /healthz and /readyz' },
   sync: { arg: 'policy', help: 'always (fsync before acknowledging) | interval:MS | never; anything but always loses acknowledged records on power loss' },
   inlineSyncMaxMs: { arg: 'ms', help: 'a lone small append is fsynced on the event-loop thread (no thread-pool round trip) after 32 fsyncs in a row took less than this; one slower inline fsync sends them back to the thread pool until the next 32 fast ones; 0 = always on the thread pool' },
-  inlineReadMaxMs: { arg: 'ms', help: 'a read of at most 64 KiB is done on the event-loop thread (no thread-pool round trip) after 32 reads in a row took less than this; one slower inline read (not in the page cache) sends reads back to the thread pool until the next 32 fast ones; 0 = always on the thread pool' },
+  inlineReadMaxMs: { arg: 'ms', help: 'a read of at most 64 KiB is done on the event-loop thread (no thread-pool round trip) after 32 reads in a row took less than this; one slower inline read (not in the page cache) sends reads back to the thread pool until the next 32 fast ones, so a consumer of old, uncached records holds the event loop for one disk read per 32 fast ones; 0 = always on the thread pool (a slow disk: HDD, network storage)' },
   maxStoreBytes: { arg: 'n', help: 'segment store size before rolling' },
   maxIndexBytes: { arg: 'n', help: 'segment index size before rolling' },
   initialOffset: { arg: 'n', help: 'first user offset of a new cluster (fixed at bootstrap)' },

@@ -62,7 +62,7 @@ function rejected(err: unknown): Promise<never> {
  */
 export class Log {
   private readonly writer: LogWriter;
-  /** Whether small reads may run on the event-loop thread (see fetch). */
+  /** Whether small reads may run on the event-loop thread (see readParts). */
   private readonly inlineRead: InlineGate;
   private closePromise: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -155,9 +155,9 @@ export class Log {
 
   /**
    * Batches of records from `from` to the end as it is when each batch is read; does not follow
-   * the tail. Pipelined: once a batch's bytes are in, the next batch's pread starts, then this
-   * one is checked and yielded (at most one read ahead; one that raced with a truncation is
-   * read again).
+   * the tail. Pipelined: once a batch's bytes are in, the next batch's pread starts (or is done
+   * at once, when it is small enough to be read inline: see readParts), then this one is checked
+   * and yielded (at most one read ahead; one that raced with a truncation is read again).
    */
   async *reader(from: number, opts: ReaderOptions = {}): AsyncGenerator<LogRecord[], void, undefined> {
     const maxRecords = opts.maxBatchRecords ?? 10_000;
@@ -307,8 +307,11 @@ export class Log {
    * The store bytes of each part: on the event-loop thread when they are few (at most 64 KiB) and
    * recent reads were fast (InlineGate: the page cache answers in microseconds, a thread-pool
    * round trip costs a fifth of a millisecond), else with a pread per part on the thread pool.
+   * An inline read needs no retain(): it is planned and done in one synchronous turn, so no
+   * truncation, retention or close can come between. A failed inline read shuts the gate.
    */
   private readParts(parts: Part[]): Promise<Buffer[]> {
+    if (parts.length === 0) return Promise.resolve([]);
     let total = 0;
     for (const { seg, fromRel, toRel } of parts) total += seg.spanBytes(fromRel, toRel);
     const started = process.hrtime.bigint();
@@ -318,6 +321,7 @@ export class Log {
       try {
         bytes = parts.map(({ seg, fromRel, toRel }) => seg.readBytesSync(fromRel, toRel));
       } catch (err) {
+        this.inlineRead.observe(Number.POSITIVE_INFINITY, true);
         return rejected(err);
       }
       this.inlineRead.observe(seconds(), true);

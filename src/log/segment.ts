@@ -15,8 +15,8 @@ const TWO_32 = 2 ** 32;
 /**
  * One segment: a store file of framed records and its index, both named by the base offset. The
  * index lives in memory (OffsetIndex) and is mirrored to the index file. Only the log's single
- * writer mutates a segment; readers `retain()` it so a deleted segment's files are closed only
- * once no read is using them.
+ * writer mutates a segment; readers on the thread pool `retain()` it so a deleted segment's files
+ * are closed only once no read is using them (an inline read is planned and done in one turn).
  */
 export class Segment {
   private refs = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, LogFailedError } from '../../src/errors.js';
+import { ConfigError, LogFailedError, StorageError } from '../../src/errors.js';
 import { resolveLogConfig } from '../../src/log/config.js';
 import type { FileSystem } from '../../src/log/fs.js';
 import { InlineGate } from '../../src/log/inline-gate.js';
@@ -244,5 +244,60 @@ describe('inline reads in the log', () => {
     expect(() => resolveLogConfig({ inlineReadMaxMs: -1 })).toThrow(ConfigError);
     expect(() => resolveLogConfig({ inlineReadMaxMs: Number.POSITIVE_INFINITY })).toThrow(ConfigError);
     expect(resolveLogConfig({}).inlineReadMaxMs).toBe(1);
+  });
+});
+
+describe('inline reads: failures and empty reads', () => {
+  it('a failed inline read is a StorageError, leaves the log usable and sends reads to the pool', async () => {
+    const disk = new MemoryFileSystem();
+    let fail = false;
+    let inline = 0;
+    let pooled = 0;
+    const fs = wrapFileSystem(disk, {
+      handle: (h) => ({
+        read: (buf, offset, length, position) => {
+          if (h.path.endsWith('.store')) pooled++;
+          return h.read(buf, offset, length, position);
+        },
+        readSync: (buf, offset, length, position) => {
+          if (h.path.endsWith('.store')) {
+            inline++;
+            if (fail) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+          }
+          return h.readSync(buf, offset, length, position);
+        },
+      }),
+    });
+    const log = await Log.open('/l', { fs, inlineReadMaxMs: NEVER_SLOW_MS, sync: { mode: 'never' } });
+    await log.appendBatch(Array.from({ length: 100 }, (_, i) => ({ value: value(i) })));
+    for (let i = 0; i < 32; i++) await log.read(i);
+    await log.read(32);
+    expect(inline).toBe(1);
+    fail = true;
+    await expect(log.read(33)).rejects.toBeInstanceOf(StorageError);
+    expect(inline).toBe(2);
+    fail = false;
+    const before = pooled;
+    expect((await log.read(33)).value.equals(value(33))).toBe(true);
+    expect(inline).toBe(2);
+    expect(pooled).toBe(before + 1);
+    await log.close();
+  });
+
+  it('a read with nothing to read does not count as a fast read', async () => {
+    const disk = new MemoryFileSystem();
+    const c = countingReads(disk);
+    const log = await Log.open('/l', { fs: c.fs, inlineReadMaxMs: NEVER_SLOW_MS, sync: { mode: 'never' } });
+    await log.appendBatch(Array.from({ length: 10 }, (_, i) => ({ value: value(i) })));
+    for (let i = 0; i < 100; i++) expect(await log.readRange(10, 1, 1)).toEqual([]);
+    await log.read(0);
+    expect(c.inline()).toBe(0);
+    expect(c.pooled()).toBe(1);
+    await log.close();
+  });
+
+  it('refuses an inlineReadMaxMs that is not a number of milliseconds from 0 to 1000', () => {
+    expect(() => resolveLogConfig({ inlineReadMaxMs: Number.NaN })).toThrow(ConfigError);
+    expect(() => resolveLogConfig({ inlineReadMaxMs: 1001 })).toThrow(ConfigError);
   });
 });

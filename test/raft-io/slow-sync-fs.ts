@@ -15,7 +15,7 @@ export function withSyncLatency(inner: FileSystem, maxDelayMs: number, random: (
       },
       // datasyncSync (the log's inline flush) is passed through undelayed: a delay cannot be
       // awaited on the calling thread. The delayed flushes above (timers: >= 1 ms) keep the
-      // log's inline-sync gate mostly shut, so it is rarely taken.
+      // log's inline flush gate mostly shut, so it is rarely taken.
       sync: async () => {
         await delay();
         await h.sync();
