@@ -162,11 +162,21 @@ describe('inline fdatasync in the log writer', () => {
   });
 });
 
-/** Counts the store reads done on the calling thread and on the thread pool; `slowInline` busy-waits in each inline read. */
-function countingReads(inner: FileSystem): { fs: FileSystem; inline: () => number; pooled: () => number; slowInlineMs: (ms: number) => void } {
+/**
+ * Counts the store reads done on the calling thread and on the thread pool. `slowInlineMs`
+ * busy-waits in each inline read; `failInline` makes each inline read fail with EIO.
+ */
+function countingReads(inner: FileSystem): {
+  fs: FileSystem;
+  inline: () => number;
+  pooled: () => number;
+  slowInlineMs: (ms: number) => void;
+  failInline: (on: boolean) => void;
+} {
   let inline = 0;
   let pooled = 0;
   let slowMs = 0;
+  let fail = false;
   const fs = wrapFileSystem(inner, {
     handle: (h) => ({
       read: (buf, offset, length, position) => {
@@ -180,12 +190,13 @@ function countingReads(inner: FileSystem): { fs: FileSystem; inline: () => numbe
           while (performance.now() < until) {
             /* a read that missed the page cache */
           }
+          if (fail) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
         }
         return h.readSync(buf, offset, length, position);
       },
     }),
   });
-  return { fs, inline: () => inline, pooled: () => pooled, slowInlineMs: (ms) => (slowMs = ms) };
+  return { fs, inline: () => inline, pooled: () => pooled, slowInlineMs: (ms) => (slowMs = ms), failInline: (on) => (fail = on) };
 }
 
 describe('inline reads in the log', () => {
@@ -249,44 +260,25 @@ describe('inline reads in the log', () => {
 
 describe('inline reads: failures and empty reads', () => {
   it('a failed inline read is a StorageError, leaves the log usable and sends reads to the pool', async () => {
-    const disk = new MemoryFileSystem();
-    let fail = false;
-    let inline = 0;
-    let pooled = 0;
-    const fs = wrapFileSystem(disk, {
-      handle: (h) => ({
-        read: (buf, offset, length, position) => {
-          if (h.path.endsWith('.store')) pooled++;
-          return h.read(buf, offset, length, position);
-        },
-        readSync: (buf, offset, length, position) => {
-          if (h.path.endsWith('.store')) {
-            inline++;
-            if (fail) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
-          }
-          return h.readSync(buf, offset, length, position);
-        },
-      }),
-    });
-    const log = await Log.open('/l', { fs, inlineReadMaxMs: NEVER_SLOW_MS, sync: { mode: 'never' } });
+    const c = countingReads(new MemoryFileSystem());
+    const log = await Log.open('/l', { fs: c.fs, inlineReadMaxMs: NEVER_SLOW_MS, sync: { mode: 'never' } });
     await log.appendBatch(Array.from({ length: 100 }, (_, i) => ({ value: value(i) })));
     for (let i = 0; i < 32; i++) await log.read(i);
     await log.read(32);
-    expect(inline).toBe(1);
-    fail = true;
+    expect(c.inline()).toBe(1);
+    c.failInline(true);
     await expect(log.read(33)).rejects.toBeInstanceOf(StorageError);
-    expect(inline).toBe(2);
-    fail = false;
-    const before = pooled;
+    expect(c.inline()).toBe(2);
+    c.failInline(false);
+    const before = c.pooled();
     expect((await log.read(33)).value.equals(value(33))).toBe(true);
-    expect(inline).toBe(2);
-    expect(pooled).toBe(before + 1);
+    expect(c.inline()).toBe(2);
+    expect(c.pooled()).toBe(before + 1);
     await log.close();
   });
 
   it('a read with nothing to read does not count as a fast read', async () => {
-    const disk = new MemoryFileSystem();
-    const c = countingReads(disk);
+    const c = countingReads(new MemoryFileSystem());
     const log = await Log.open('/l', { fs: c.fs, inlineReadMaxMs: NEVER_SLOW_MS, sync: { mode: 'never' } });
     await log.appendBatch(Array.from({ length: 10 }, (_, i) => ({ value: value(i) })));
     for (let i = 0; i < 100; i++) expect(await log.readRange(10, 1, 1)).toEqual([]);
