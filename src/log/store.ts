@@ -9,7 +9,7 @@ import { readFully, readFullySync, type FileHandle } from './fs.js';
  */
 export const SMALL_WRITE_MAX_BYTES = 64 * 1024;
 
-/** Reads up to this size may run on the calling thread, while InlineGate allows it (Log.fetch). */
+/** Reads up to this size may run on the calling thread, while InlineGate allows it (Log.readParts). */
 export const SMALL_READ_MAX_BYTES = 64 * 1024;
 
 /**
