@@ -19,6 +19,7 @@ import { decodeMessage, encodeFrameParts, EntriesEncodingCache } from './codec.j
 import type { NodeId } from './core/types.js';
 import type { PeerFrame } from './peer-frames.js';
 import { FrameDecoder } from './frame-decoder.js';
+import { totalLength } from '../util/bytes.js';
 import type { MessageHandler, RaftTransport } from './transport.js';
 
 /** The first byte of a Raft connection on the shared port (ARCHITECTURE 5). */
@@ -217,7 +218,7 @@ class OutboundPeer {
       if (!writeFrame(this.sock, frame)) this.ready = false;
       return;
     }
-    const bytes = frameBytes(frame);
+    const bytes = totalLength(frame);
     if (this.queuedBytes + bytes > this.maxQueueBytes) {
       this.stats.dropped++;
       return;
@@ -275,7 +276,7 @@ class OutboundPeer {
     const sock = this.sock;
     while (this.ready && sock && this.queue.length > 0) {
       const frame = this.queue.shift() as readonly Buffer[];
-      this.queuedBytes -= frameBytes(frame);
+      this.queuedBytes -= totalLength(frame);
       this.stats.sent++;
       if (!writeFrame(sock, frame)) this.ready = false;
     }
@@ -317,10 +318,4 @@ function writeFrame(sock: Duplex, parts: readonly Buffer[]): boolean {
   for (const p of parts) ok = sock.write(p);
   sock.uncork();
   return ok;
-}
-
-function frameBytes(parts: readonly Buffer[]): number {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  return n;
 }

@@ -84,7 +84,7 @@ export class ByteReader {
   /** Bytes of the parts before the current one. */
   private before = 0;
   /** Bytes not yet read. */
-  private left = 0;
+  private left: number;
 
   constructor(
     input: Buffer | readonly Buffer[],
@@ -93,7 +93,7 @@ export class ByteReader {
   ) {
     this.parts = Buffer.isBuffer(input) ? [input] : input;
     this.buf = this.parts[0] ?? EMPTY;
-    for (const p of this.parts) this.left += p.length;
+    this.left = totalLength(this.parts);
   }
 
   /** Bytes not yet read. */
