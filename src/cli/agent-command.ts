@@ -7,6 +7,7 @@ import { Agent } from '../agent/agent.js';
 import { flagName, loadAgentConfig, type AgentOption } from '../config.js';
 import { defaultText, optionDocs } from '../config-docs.js';
 import { createLogger } from '../logger.js';
+import { mallocTunablesAdvice, runtimeGlibcVersion } from './malloc-tunables.js';
 
 export function agentCommand(): Command {
   const cmd = new Command('agent')
@@ -22,6 +23,8 @@ export function agentCommand(): Command {
     .action(async (flags: Record<string, unknown>) => {
       const config = loadAgentConfig({ flags, env: process.env });
       const logger = createLogger({ level: config.logLevel, base: { node: config.nodeName } });
+      const advice = mallocTunablesAdvice(process.env, runtimeGlibcVersion());
+      if (advice) logger.warn(advice);
       const agent = await Agent.start(config, logger);
       // A signal, or an admin Leave that completed, ends the process.
       const signal = await new Promise<NodeJS.Signals | 'left'>((resolve) => {

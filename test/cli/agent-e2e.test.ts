@@ -22,8 +22,8 @@ interface Started {
 }
 
 /** Starts `replog agent` on port 0... (the agent logs its bound address) */
-async function startAgent(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [...cli, 'agent', '--rpc-port', '0', '--bind-addr', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startAgent(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Started> {
+  const child = spawn(process.execPath, [...cli, 'agent', '--rpc-port', '0', '--bind-addr', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.push(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -111,5 +111,16 @@ describe('replog CLI end to end', () => {
     });
     expect((await run(['produce', '--addr', a.addr, 'ok'])).stdout.trim()).toBe('0');
   });
-});
 
+  it('says at start when it runs without the malloc settings, and not when GLIBC_TUNABLES is set', async () => {
+    const { GLIBC_TUNABLES: _, ...without } = process.env;
+    const bare = await startAgent(['--data-dir', await temp.make(), '--bootstrap'], without);
+    const own = await startAgent(['--data-dir', await temp.make(), '--bootstrap'], { ...without, GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' });
+    for (const a of [bare, own]) a.child.kill('SIGTERM');
+    expect(await bare.exited).toBe(0);
+    expect(await own.exited).toBe(0);
+    const warning = /"level":40,[^\n]*"msg":"GLIBC_TUNABLES is not set: [^"]*glibc\.malloc\.mmap_threshold=33554432/;
+    expect(bare.output()).toMatch(warning);
+    expect(own.output()).not.toContain('GLIBC_TUNABLES');
+  });
+});

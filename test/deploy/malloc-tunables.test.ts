@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MALLOC_TUNABLES, withMallocTunables } from '../../src/cli/malloc-tunables.js';
+import { MALLOC_TUNABLES, mallocTunablesAdvice, runtimeGlibcVersion, withMallocTunables } from '../../src/cli/malloc-tunables.js';
 import { dockerEnv, finalStage, parseDockerfile, readDeployFile, repoRoot } from './deploy-files.js';
 
 describe('GLIBC_TUNABLES', () => {
@@ -46,5 +46,13 @@ describe('GLIBC_TUNABLES', () => {
       const [name, value] = pair.split('=');
       expect(ld.stdout).toContain(`${name}: 0x${Number(value).toString(16)} `);
     }
+  });
+
+  it('is asked for when an agent starts, only on glibc, and only when GLIBC_TUNABLES is unset', () => {
+    expect(runtimeGlibcVersion()).toMatch(/^2\.\d+$/);
+    expect(mallocTunablesAdvice({}, '2.36')).toContain(`GLIBC_TUNABLES=${MALLOC_TUNABLES}`);
+    expect(mallocTunablesAdvice({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }, '2.36')).toBeUndefined();
+    expect(mallocTunablesAdvice({ GLIBC_TUNABLES: '' }, '2.36')).toBeUndefined();
+    expect(mallocTunablesAdvice({}, undefined)).toBeUndefined();
   });
 });
