@@ -4,7 +4,8 @@
  * produce at 1 and 256 in flight (the client's default path: requests on a long-lived
  * ProduceStream, concurrent produces coalesced into batches), unary Produce calls at 1 in flight
  * (LogApiClient, to the leader), ProduceStream, batched produce, and consume from a follower (batched ConsumeStream, read with ReplogClient.consumeBatches). References measured in the same run: a
- * 1-node cluster with the same code path, this disk's write + fdatasync, a grpc-js unary echo, and
+ * 1-node cluster with the same code path, this disk's write + fdatasync, a grpc-js unary echo (its
+ * server in this process, and in a child process as an agent is), and
  * the minimal replicated append at 1 in flight (bench/lib/replication-floor.ts: three Node
  * processes, raw TCP, an fdatasync on each, answered by a majority), measured just before the
  * 3-node cluster.
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
   try {
     const fsync = fsyncReference(dir);
     const echo = await echoUnaryReference();
+    const echoChild = await echoUnaryReference(1024, 1500, 'child');
     const single = await measure(1, dir);
     const floor = await replicationFloor(dir, { ms: seconds * 1000 });
     const three = await measure(3, dir);
@@ -150,6 +152,7 @@ async function main(): Promise<void> {
         fsyncP50Ms: fsync.p50Ms,
         fsyncPerSec: Math.round(fsync.perSecond),
         echoUnaryP50Ms: echo.p50Ms,
+        echoUnaryCrossProcessP50Ms: echoChild.p50Ms,
         replicationFloor: { perSec: Math.round(floor.perSecond), p50Ms: floor.p50Ms, p99Ms: floor.p99Ms },
       },
       rows: [...three.rows, ...single.rows],
@@ -159,7 +162,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify(result)}\n`);
       return;
     }
-    console.log(`references: write+fdatasync 1 KiB p50 ${fsync.p50Ms.toFixed(3)} ms (${Math.round(fsync.perSecond)}/s); grpc-js echo unary p50 ${echo.p50Ms.toFixed(3)} ms`);
+    console.log(`references: write+fdatasync 1 KiB p50 ${fsync.p50Ms.toFixed(3)} ms (${Math.round(fsync.perSecond)}/s); grpc-js echo unary p50 ${echo.p50Ms.toFixed(3)} ms (server in another process: ${echoChild.p50Ms.toFixed(3)} ms)`);
     console.log(
       `            minimal replicated append, 3 processes, 1 in flight: ${Math.round(floor.perSecond)}/s, p50 ${floor.p50Ms.toFixed(3)} ms, p99 ${floor.p99Ms.toFixed(3)} ms`,
     );
@@ -173,7 +176,9 @@ async function main(): Promise<void> {
     console.log(
       `3-node produce at 1 in flight vs the minimal replicated append: ${oneInFlight} vs ${Math.round(floor.perSecond)}/s (${(oneInFlight / floor.perSecond).toFixed(2)}x; target 1,400/s)`,
     );
-    console.log(`3-node unary Produce p50 at 1 in flight vs echo p50 + 0.5 ms: ${p50.toFixed(3)} vs ${(echo.p50Ms + 0.5).toFixed(3)} ms`);
+    console.log(
+      `3-node unary Produce p50 at 1 in flight vs echo p50 + 0.5 ms: ${p50.toFixed(3)} vs ${(echo.p50Ms + 0.5).toFixed(3)} ms (server in another process, as the agents are: ${(echoChild.p50Ms + 0.5).toFixed(3)} ms)`,
+    );
     console.log(`bytes on disk per node after producing ${(three.payloadBytes / 1e6).toFixed(1)} MB of values: ${three.diskBytes.map((b) => `${(b / 1e6).toFixed(1)} MB`).join(', ')}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

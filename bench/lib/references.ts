@@ -1,18 +1,14 @@
 /**
  * Reference figures measured in the same run as a benchmark: this disk's write + fdatasync of
- * 1 KiB, and a bare grpc-js unary echo on loopback (the floor under any unary RPC).
+ * 1 KiB, and a bare grpc-js unary echo on loopback (the floor under any unary RPC), its server in
+ * the same process as its client or in another one.
  */
-import {
-  ChannelCredentials,
-  Metadata,
-  Server,
-  ServerCredentials,
-  makeGenericClientConstructor,
-  type ServerUnaryCall,
-  type sendUnaryData,
-} from '@grpc/grpc-js';
+import { ChannelCredentials, Metadata, Server, ServerCredentials, makeGenericClientConstructor } from '@grpc/grpc-js';
+import { fork } from 'node:child_process';
 import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { echoService } from './echo-service.js';
 import { Histogram } from './histogram.js';
 import { CLIENT_CHANNEL_DEFAULTS } from '../../src/client/log-client.js';
 
@@ -39,22 +35,54 @@ export function fsyncReference(dir: string, bytes = 1024, ms = 1500): { p50Ms: n
   return { p50Ms: h.percentile(50), perSecond: n / ((performance.now() - start) / 1000) };
 }
 
-const identity = (b: Buffer): Buffer => b;
-const echoDef = {
-  unary: { path: '/bench.Echo/Unary', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
-};
 type EchoClient = { unary(req: Buffer, md: Metadata, cb: (e: Error | null, r?: Buffer) => void): void; close(): void };
 
-/** p50 (ms) of a unary grpc-js echo of `bytes` at 1 in flight on 127.0.0.1. */
-export async function echoUnaryReference(bytes = 1024, ms = 1500): Promise<{ p50Ms: number; perSecond: number }> {
-  const server = new Server();
-  server.addService(echoDef, { unary: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => cb(null, call.request) });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-  );
-  const Echo = makeGenericClientConstructor(echoDef, 'bench.Echo') as unknown as new (a: string, c: ChannelCredentials, o: object) => EchoClient;
+/** A child that does not report its port within this time is a failed start. */
+const CHILD_START_TIMEOUT_MS = 20_000;
+
+/** The echo server: in this process, or in a child (echo-server.ts). */
+async function startEcho(where: 'in-process' | 'child'): Promise<{ port: number; stop: () => void }> {
+  if (where === 'in-process') {
+    const server = new Server();
+    server.addService(echoService.definition, echoService.handlers);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    return { port, stop: () => server.forceShutdown() };
+  }
+  const child = fork(fileURLToPath(new URL('./echo-server.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const stop = (): void => {
+    if (child.connected) child.disconnect();
+    child.kill();
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('echo server: no port reported')), CHILD_START_TIMEOUT_MS);
+      child.once('message', (m: unknown) => {
+        clearTimeout(timer);
+        const p = typeof m === 'object' && m !== null && 'port' in m ? Number(m.port) : NaN;
+        if (Number.isInteger(p) && p > 0) resolve(p);
+        else reject(new Error(`echo server reported ${JSON.stringify(m)}`));
+      });
+      child.once('exit', (code) => reject(new Error(`echo server exited with ${code}`)));
+    });
+    return { port, stop };
+  } catch (err) {
+    stop();
+    throw err;
+  }
+}
+
+/**
+ * p50 (ms) of a unary grpc-js echo of `bytes` at 1 in flight on 127.0.0.1, its server in this
+ * process (as bench-api's replog is) or in a child process (as an agent is to its clients: every
+ * call then wakes two processes).
+ */
+export async function echoUnaryReference(bytes = 1024, ms = 1500, where: 'in-process' | 'child' = 'in-process'): Promise<{ p50Ms: number; perSecond: number }> {
+  const echo = await startEcho(where);
+  const Echo = makeGenericClientConstructor(echoService.definition, 'bench.Echo') as unknown as new (a: string, c: ChannelCredentials, o: object) => EchoClient;
   // The replog client's channel options (its flow-control window), so both sides get the same transport.
-  const client = new Echo(`127.0.0.1:${port}`, ChannelCredentials.createInsecure(), CLIENT_CHANNEL_DEFAULTS);
+  const client = new Echo(`127.0.0.1:${echo.port}`, ChannelCredentials.createInsecure(), CLIENT_CHANNEL_DEFAULTS);
   const req = Buffer.alloc(bytes, 1);
   const call = (): Promise<void> => new Promise((resolve, reject) => client.unary(req, new Metadata(), (e) => (e ? reject(e) : resolve())));
   try {
@@ -71,6 +99,6 @@ export async function echoUnaryReference(bytes = 1024, ms = 1500): Promise<{ p50
     return { p50Ms: h.percentile(50), perSecond: n / ((performance.now() - start) / 1000) };
   } finally {
     client.close();
-    server.forceShutdown();
+    echo.stop();
   }
 }

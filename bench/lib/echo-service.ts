@@ -1,0 +1,11 @@
+/** The unary echo service of the benchmarks' references: raw bytes in, the same bytes out. */
+import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
+
+const identity = (b: Buffer): Buffer => b;
+
+export const echoService = {
+  definition: {
+    unary: { path: '/bench.Echo/Unary', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+  },
+  handlers: { unary: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>): void => cb(null, call.request) },
+} as const;
