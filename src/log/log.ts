@@ -321,7 +321,7 @@ export class Log {
       try {
         bytes = parts.map(({ seg, fromRel, toRel }) => seg.readBytesSync(fromRel, toRel));
       } catch (err) {
-        this.inlineRead.observe(Number.POSITIVE_INFINITY, true);
+        this.inlineRead.shut();
         return rejected(err);
       }
       this.inlineRead.observe(seconds(), true);
