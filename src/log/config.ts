@@ -41,17 +41,17 @@ export interface LogConfig {
   /**
    * A lone small append (one record in its group, nothing queued behind it, at most 64 KiB) is
    * fdatasynced on the event-loop thread after 32 flushes in a row took less than this (ms),
-   * skipping the thread-pool round trip; 0 always uses the thread pool (default 2). A slow
-   * inline flush is forgiven once; a second within 32 flushes sends flushes back to the pool
-   * until the next 32 fast ones (InlineGate).
+   * skipping the thread-pool round trip; 0 always uses the thread pool (default 2). One slow
+   * inline flush per 32 is forgiven; a second within 32 sends flushes back to the pool until the
+   * next 32 fast ones (InlineGate).
    */
   inlineSyncMaxMs: number;
   /**
    * A read of at most 64 KiB of store bytes is done on the event-loop thread after 32 reads in a
    * row took less than this (ms): a pread from the page cache takes microseconds, its thread-pool
-   * round trip a fifth of a millisecond. A slower inline read (the bytes were not cached) is
-   * forgiven once; a second within 32 reads sends reads back to the pool until the next 32 fast
-   * ones (InlineGate); 0 always uses the pool
+   * round trip a fifth of a millisecond. One slower inline read (the bytes were not cached) per
+   * 32 is forgiven; a second within 32 sends reads back to the pool until the next 32 fast ones
+   * (InlineGate); 0 always uses the pool
    * (default 1).
    */
   inlineReadMaxMs: number;

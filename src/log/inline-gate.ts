@@ -10,20 +10,21 @@
  * are known to be short: after `window` fast ones (under `maxMs`) in a row.
  *
  * What counts as evidence: an inline call's time is the disk's alone, so slow ones shut the gate
- * (the streak starts again). One slow inline call in `window` calls is forgiven: a disk shared
- * with other writers has outliers (on the VM above, 1-3% of flushes took over 2 ms while their
- * median was 0.6 ms), and shutting on each of them sent about 40% of the flushes to the pool. A
- * second one within `window` calls shuts it; so does a failed call (`shut`). A pooled call's time
- * also holds the wait for the event loop to run its callback, which a busy process makes long
- * whatever the disk did: a fast one proves the disk fast, a slow one proves nothing and is not
- * counted either way. So the event loop is held longer than `maxMs` at most twice per `window`
- * calls. `maxMs` 0 keeps the gate shut.
+ * (the streak starts again). One slow inline call per `window` counted calls is forgiven: a disk
+ * shared with other writers has outliers (on the VM above, 1-3% of flushes took over 2 ms while
+ * their median was 0.6 ms), and shutting on each of them sent about 40% of the flushes to the
+ * pool. A second one within `window` counted calls shuts it; so does a failed call (`shut`). A
+ * pooled call's time also holds the wait for the event loop to run its callback, which a busy
+ * process makes long whatever the disk did: a fast one proves the disk fast, a slow one proves
+ * nothing and is not counted at all (not even as distance between two slow inline calls). So the
+ * event loop is held longer than `maxMs` at most twice per `window` fast calls. `maxMs` 0 keeps
+ * the gate shut.
  */
 export class InlineGate {
   private readonly maxSeconds: number;
   /** Fast calls since the gate was created or last shut. */
   private streak = 0;
-  /** Calls observed: the clock of `forgivenAt`. */
+  /** Fast calls and slow inline calls observed: the clock of `forgivenAt`. */
   private calls = 0;
   /** `calls` when the last slow inline call was forgiven. */
   private forgivenAt = Number.NEGATIVE_INFINITY;
@@ -37,12 +38,13 @@ export class InlineGate {
 
   /** Records a call that succeeded: its duration in seconds, and whether it ran inline. */
   observe(seconds: number, inline: boolean): void {
-    this.calls++;
     if (seconds < this.maxSeconds) {
+      this.calls++;
       this.streak++;
       return;
     }
     if (!inline) return;
+    this.calls++;
     if (this.calls - this.forgivenAt > this.window) {
       this.forgivenAt = this.calls;
       return;
@@ -53,7 +55,6 @@ export class InlineGate {
   /** Shuts the gate until `window` fast calls follow (a slow call not forgiven, a failed call). */
   shut(): void {
     this.streak = 0;
-    this.forgivenAt = Number.NEGATIVE_INFINITY;
   }
 
   isOpen(): boolean {

@@ -51,19 +51,27 @@ describe('InlineGate', () => {
     }
   });
 
-  it('shut() closes it at once, and forgets a forgiven slow call', () => {
+  it('shut() closes it at once until `window` fast calls follow', () => {
     const gate = new InlineGate(1, 2);
     gate.observe(0.0002, true);
     gate.observe(0.0002, true);
-    gate.observe(0.005, true);
     expect(gate.isOpen()).toBe(true);
     gate.shut();
     expect(gate.isOpen()).toBe(false);
     gate.observe(0.0002, false);
+    expect(gate.isOpen()).toBe(false);
     gate.observe(0.0002, false);
     expect(gate.isOpen()).toBe(true);
-    gate.observe(0.005, true); // forgiven: the one before the shut no longer counts
+  });
+
+  it('slow pooled calls between two slow inline ones do not space them out: a slow disk shuts it', () => {
+    const gate = new InlineGate(1, 4);
+    for (let i = 0; i < 4; i++) gate.observe(0.0002, true);
+    gate.observe(0.005, true); // forgiven
+    for (let i = 0; i < 40; i++) gate.observe(0.05, false); // a batching writer's slow pooled flushes
     expect(gate.isOpen()).toBe(true);
+    gate.observe(0.005, true);
+    expect(gate.isOpen()).toBe(false);
   });
 
   it('a slow pooled flush proves nothing (its time holds the wait for the event loop): not counted', () => {
