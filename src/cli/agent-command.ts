@@ -1,6 +1,7 @@
 /**
  * `replog agent`: runs one node until SIGINT/SIGTERM, then shuts down cleanly (stop accepting,
- * finish in-flight calls, sync and close the log) and exits 0. A second signal exits at once.
+ * finish in-flight calls, sync and close the log) and exits 0. A signal during start-up takes
+ * effect once the node is up; a second signal exits at once.
  */
 import { Command } from 'commander';
 import { Agent } from '../agent/agent.js';
@@ -23,22 +24,31 @@ export function agentCommand(): Command {
     .action(async (flags: Record<string, unknown>) => {
       const config = loadAgentConfig({ flags, env: process.env });
       const logger = createLogger({ level: config.logLevel, base: { node: config.nodeName } });
+      // A signal, or an admin Leave that completed, ends the process. Signals are watched from
+      // here on: one that arrives while the agent starts is acted on once it is up (the default
+      // action would kill the process mid-start); a second one exits at once.
+      let shuttingDown = false;
+      let stop: (why: NodeJS.Signals | 'left') => void = () => undefined;
+      const stopped = new Promise<NodeJS.Signals | 'left'>((resolve) => (stop = resolve));
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (shuttingDown) {
+          logger.error('second signal: exiting without a clean shutdown');
+          logger.flush();
+          process.exit(1);
+        }
+        shuttingDown = true;
+        stop(signal);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       const advice = mallocTunablesAdvice(process.env, runtimeGlibcVersion());
       if (advice) logger.warn(advice);
       const agent = await Agent.start(config, logger);
-      // A signal, or an admin Leave that completed, ends the process.
-      const signal = await new Promise<NodeJS.Signals | 'left'>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-        agent.onLeft = () => resolve('left');
-      });
-      const force = (): void => {
-        logger.error('second signal: exiting without a clean shutdown');
-        logger.flush();
-        process.exit(1);
+      agent.onLeft = () => {
+        shuttingDown = true;
+        stop('left');
       };
-      process.once('SIGINT', force);
-      process.once('SIGTERM', force);
+      const signal = await stopped;
       logger.info({ signal }, signal === 'left' ? 'left the cluster, shutting down' : 'signal received, shutting down');
       try {
         if (config.leaveOnTerminate && signal === 'SIGTERM') await agent.leave(config.shutdownTimeoutMs);
