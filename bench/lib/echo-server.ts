@@ -1,7 +1,7 @@
 /**
  * A bare grpc-js unary echo in a process of its own (references.ts, `echoUnaryReference` with
- * `process: 'child'`): the reference for unary calls that cross processes, as a client's calls
- * to a replog agent do. Reports its port over IPC; exits when its parent disconnects.
+ * `where` 'child'): the reference for unary calls that cross processes, as a client's calls to a
+ * replog agent do. Reports its port over IPC; exits when its parent disconnects.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { echoService } from './echo-service.js';
