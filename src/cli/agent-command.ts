@@ -32,7 +32,7 @@ export function agentCommand(): Command {
       const stopped = new Promise<NodeJS.Signals | 'left'>((resolve) => (stop = resolve));
       const onSignal = (signal: NodeJS.Signals): void => {
         if (shuttingDown) {
-          logger.error('second signal: exiting without a clean shutdown');
+          logger.error('signal while shutting down: exiting without a clean shutdown');
           logger.flush();
           process.exit(1);
         }

@@ -28,7 +28,8 @@ function spawnAgent(args: string[], env: NodeJS.ProcessEnv = process.env): Start
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': every byte the agent wrote to its pipes has been read by then.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { child, addr: '', output: () => out, exited };
 }
 
