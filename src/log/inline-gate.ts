@@ -13,12 +13,12 @@
  * (the streak starts again). One slow inline call per `window` counted calls is forgiven: a disk
  * shared with other writers has outliers (on the VM above, about 2% of inline flushes took over
  * 2 ms, judging by how often the gate shut, while their median was 0.6 ms), and shutting on
- * each of them sent about 40% of the flushes to the pool. A second one within `window` counted calls shuts it; so does a failed call (`shut`). A
- * pooled call's time also holds the wait for the event loop to run its callback, which a busy
- * process makes long whatever the disk did: a fast one proves the disk fast, a slow one proves
- * nothing and is not counted at all (not even as distance between two slow inline calls). So the
- * event loop is held longer than `maxMs` at most twice per `window` fast calls. `maxMs` 0 keeps
- * the gate shut.
+ * each of them sent about 40% of the flushes to the pool. A second one within `window` counted
+ * calls shuts it; so does a failed call (`shut`). A pooled call's time also holds the wait for
+ * the event loop to run its callback, which a busy process makes long whatever the disk did: a
+ * fast one proves the disk fast, a slow one proves nothing and is not counted at all (not even as
+ * distance between two slow inline calls). So the event loop is held longer than `maxMs` at most
+ * twice per `window` fast calls. `maxMs` 0 keeps the gate shut.
  */
 export class InlineGate {
   private readonly maxSeconds: number;
