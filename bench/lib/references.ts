@@ -4,10 +4,10 @@
  * the same process as its client or in another one.
  */
 import { ChannelCredentials, Metadata, Server, ServerCredentials, makeGenericClientConstructor } from '@grpc/grpc-js';
-import { fork } from 'node:child_process';
 import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { forkReportingPort } from './child-port.js';
 import { echoService } from './echo-service.js';
 import { Histogram } from './histogram.js';
 import { CLIENT_CHANNEL_DEFAULTS } from '../../src/client/log-client.js';
@@ -37,9 +37,6 @@ export function fsyncReference(dir: string, bytes = 1024, ms = 1500): { p50Ms: n
 
 type EchoClient = { unary(req: Buffer, md: Metadata, cb: (e: Error | null, r?: Buffer) => void): void; close(): void };
 
-/** A child that does not report its port within this time is a failed start. */
-const CHILD_START_TIMEOUT_MS = 20_000;
-
 /** The echo server: in this process, or in a child (echo-server.ts). */
 async function startEcho(where: 'in-process' | 'child'): Promise<{ port: number; stop: () => void }> {
   if (where === 'in-process') {
@@ -50,23 +47,13 @@ async function startEcho(where: 'in-process' | 'child'): Promise<{ port: number;
     );
     return { port, stop: () => server.forceShutdown() };
   }
-  const child = fork(fileURLToPath(new URL('./echo-server.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const { child, port: reported } = forkReportingPort(fileURLToPath(new URL('./echo-server.ts', import.meta.url)), [], 'echo server');
   const stop = (): void => {
     if (child.connected) child.disconnect();
     child.kill();
   };
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('echo server: no port reported')), CHILD_START_TIMEOUT_MS);
-      child.once('message', (m: unknown) => {
-        clearTimeout(timer);
-        const p = typeof m === 'object' && m !== null && 'port' in m ? Number(m.port) : NaN;
-        if (Number.isInteger(p) && p > 0) resolve(p);
-        else reject(new Error(`echo server reported ${JSON.stringify(m)}`));
-      });
-      child.once('exit', (code) => reject(new Error(`echo server exited with ${code}`)));
-    });
-    return { port, stop };
+    return { port: await reported, stop };
   } catch (err) {
     stop();
     throw err;

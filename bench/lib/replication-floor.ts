@@ -5,31 +5,21 @@
  * gRPC between the client and the leader, Raft, checksums, the index and offset translation; what
  * it shares is the processes, the wake-ups and three flushes of one disk per record.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { forkReportingPort } from './child-port.js';
 import { Histogram } from './histogram.js';
 import { sendFrame } from './floor-frames.js';
 
 const NODE_MODULE = fileURLToPath(new URL('./replication-floor-node.ts', import.meta.url));
-/** A child that does not report its port within this time is a failed start. */
-const START_TIMEOUT_MS = 20_000;
 
 function start(args: string[], children: ChildProcess[]): Promise<number> {
-  const child = fork(NODE_MODULE, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const { child, port } = forkReportingPort(NODE_MODULE, args, `replication floor: ${args[0]}`);
   children.push(child);
-  return new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`replication floor: ${args[0]} did not start`)), START_TIMEOUT_MS);
-    child.once('message', (m: unknown) => {
-      clearTimeout(timer);
-      const port = typeof m === 'object' && m !== null && 'port' in m ? Number(m.port) : NaN;
-      if (Number.isInteger(port) && port > 0) resolve(port);
-      else reject(new Error(`replication floor: ${args[0]} reported ${JSON.stringify(m)}`));
-    });
-    child.once('exit', (code) => reject(new Error(`replication floor: ${args[0]} exited with ${code}`)));
-  });
+  return port;
 }
 
 /**
