@@ -45,6 +45,7 @@ import { defaultServiceLimits } from '../src/server/log-service.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import type { AppendResult, ConsumedRecord, ReadBatchLimits, ReplicatedLog, ServerInfo } from '../src/replicated-log.js';
 import { Prng } from '../src/util/prng.js';
+import { echoService, rawCodec } from './lib/echo-service.js';
 
 const { values: flags } = parseArgs({
   options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, local: { type: 'boolean' }, only: { type: 'string' } },
@@ -93,13 +94,11 @@ interface Row {
 
 // ---- the reference: a bare grpc-js echo service with raw Buffer messages ----
 
-const identity = (b: Buffer): Buffer => b;
-const codec = { requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
 const echoDef = {
-  unary: { path: '/bench.Echo/Unary', requestStream: false, responseStream: false, ...codec },
-  durable: { path: '/bench.Echo/Durable', requestStream: false, responseStream: false, ...codec },
-  bidi: { path: '/bench.Echo/Bidi', requestStream: true, responseStream: true, ...codec },
-  stream: { path: '/bench.Echo/Stream', requestStream: false, responseStream: true, ...codec },
+  ...echoService.definition,
+  durable: { path: '/bench.Echo/Durable', requestStream: false, responseStream: false, ...rawCodec },
+  bidi: { path: '/bench.Echo/Bidi', requestStream: true, responseStream: true, ...rawCodec },
+  stream: { path: '/bench.Echo/Stream', requestStream: false, responseStream: true, ...rawCodec },
 } as const;
 
 type EchoClient = Client & {
@@ -119,7 +118,7 @@ async function startEcho(dir: string): Promise<{ client: EchoClient; close: () =
   const fd = fs.openSync(join(dir, 'echo-durable'), 'w');
   let end = 0;
   server.addService(echoDef, {
-    unary: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => cb(null, call.request),
+    ...echoService.handlers,
     durable: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
       fs.writeSync(fd, call.request, 0, call.request.length, end);
       end += call.request.length;

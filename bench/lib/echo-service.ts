@@ -3,9 +3,12 @@ import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 
 const identity = (b: Buffer): Buffer => b;
 
+/** Messages as raw Buffers, with no protobuf on either side. */
+export const rawCodec = { requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } as const;
+
 export const echoService = {
   definition: {
-    unary: { path: '/bench.Echo/Unary', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+    unary: { path: '/bench.Echo/Unary', requestStream: false, responseStream: false, ...rawCodec },
   },
   handlers: { unary: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>): void => cb(null, call.request) },
 } as const;
