@@ -1,20 +1,17 @@
 /** The minimal replicated append that bench-cluster measures next to replog (bench/lib/replication-floor.ts). */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { replicationFloor } from '../../bench/lib/replication-floor.js';
+import { TempDirs } from '../helpers/temp-dir.js';
 
 describe('replication floor reference', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
+  const temp = new TempDirs();
+  afterEach(() => temp.cleanup());
 
   it('writes every record on the leader and both followers, answers them, and stops its processes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'replog-floor-'));
-    dirs.push(dir);
+    const dir = await temp.make('replog-floor-');
     const r = await replicationFloor(dir, { ms: 300, warmupMs: 100, valueBytes: 100 });
     expect(r.perSecond).toBeGreaterThan(0);
     expect(r.p50Ms).toBeGreaterThan(0);

@@ -1,8 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { TempDirs } from '../helpers/temp-dir.js';
 import { eventually, produceRetrying, readAll } from './helpers.js';
 
 interface ClusterTable {
@@ -10,14 +8,11 @@ interface ClusterTable {
 }
 
 describe('replog cluster', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
+  const temp = new TempDirs();
+  afterEach(() => temp.cleanup());
 
   it('starts 3 nodes that accept produces via any node and serve them from every node, and stops them all on Ctrl-C', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'replog-cluster-cmd-'));
-    dirs.push(dir);
+    const dir = await temp.make('replog-cluster-cmd-');
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'cluster', '--nodes', '3', '--data-dir', dir, '--base-port', '0', '--json', '--no-logs'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
